@@ -1,0 +1,115 @@
+"""The ``deployer`` command group and the one boundary that turns errors into exit codes.
+
+Why one boundary: the library raises typed errors and never exits; :func:`main` is the single
+place that prints them and maps them to the contract's exit codes, so a test can call
+``main([...])`` in-process and assert the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from deployer import __version__
+from deployer.errors import DeployerError, ExitCode, InputError, exit_code_for
+
+__all__ = ["cli", "main", "run"]
+
+_log = logging.getLogger(__name__)
+
+_CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=_CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="deployer")
+def cli() -> None:
+    """Keep the kube-apiserver of Kubernetes control planes as the inventory declares it.
+
+    \b
+    Offline:   validate, render, inventory show
+    Read-only: plan, verify
+    Changes:   apply, converge (one control-plane host at a time, verified, rolled back on failure)
+    Lab:       lab up|down|status|fault (simulated control-plane nodes on loopback)
+
+    Exit codes: 0 ok, 1 internal error, 2 changes pending, 3 rolled back, 4 rollback failed,
+    5 unreachable, 6 invalid input, 7 locked.
+    """
+
+
+def _register_commands() -> None:
+    """Attach every command module's commands; each module owns its own options and help."""
+    for name in ("commands_offline", "commands_lab", "commands_rollout", "commands_converge", "commands_vagrant"):
+        try:
+            module = __import__(f"deployer.cli.{name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"deployer.cli.{name}":
+                raise
+            continue
+        module.register(cli)
+
+
+_register_commands()
+
+
+def _write_crash_log(error: BaseException) -> Path:
+    """Keep the full trace of an unexpected error in a file; the terminal gets one line."""
+    state = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "deployer"
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        path = state / "last-crash.log"
+    except OSError:
+        path = Path(tempfile.gettempdir()) / "deployer-last-crash.log"
+    text = "".join(traceback.format_exception(error))
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit code instead of exiting."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="deployer", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return int(ExitCode.INTERNAL)
+    except click.UsageError as exc:
+        # Click's own usage errors would exit 2, which the contract reserves for "changes pending".
+        exc.show()
+        return int(ExitCode.INVALID_INPUT)
+    except click.ClickException as exc:
+        exc.show()
+        return int(ExitCode.INVALID_INPUT)
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        for warning in (p for p in exc.problems if p.is_warning):
+            click.echo(f"warning: {warning}", err=True)
+        return int(exc.exit_code)
+    except DeployerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # a bug: short message, the trace in a file
+        path = _write_crash_log(exc)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n  the full trace is in {path}; "
+            "please report it with that file",
+            err=True,
+        )
+        return int(exit_code_for(exc))
+    return int(result) if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

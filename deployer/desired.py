@@ -1,0 +1,336 @@
+"""A host's desired state: the inventory's variables turned into typed, checked values.
+
+Why one place: the renderer, the validator, the planner and the lab all need the same answers
+to "which version, which image, which flags, which folders" for a host, and every coercion
+problem must be reported the same way (host, variable, source file).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from types import MappingProxyType
+
+from deployer.errors import InputProblem, InventoryError
+from deployer.model.host import Host, VarOrigin
+
+__all__ = [
+    "DEFAULT_KUBERNETES_VERSION",
+    "DEFAULT_PATCH_RELEASES",
+    "DesiredState",
+    "desired_state",
+    "desired_states",
+    "flag_value_text",
+    "host_path",
+    "normalize_flag_name",
+]
+
+#: The version the operators' guide we follow is written for.
+DEFAULT_KUBERNETES_VERSION = "1.31"
+
+#: The patch release used when the inventory names only a minor version (``1.31``).
+DEFAULT_PATCH_RELEASES: Mapping[str, str] = MappingProxyType(
+    {
+        "1.28": "1.28.15",
+        "1.29": "1.29.15",
+        "1.30": "1.30.14",
+        "1.31": "1.31.13",
+        "1.32": "1.32.9",
+        "1.33": "1.33.5",
+    }
+)
+
+_VERSION_RE = re.compile(r"^v?(?P<minor>1\.\d+)(?:\.(?P<patch>\d+))?$")
+_KNOWN_VARS = frozenset(
+    {
+        "kubernetes_version",
+        "apiserver_image",
+        "apiserver_flags",
+        "apiserver_extra_volumes",
+        "apiserver_extra_env",
+        "apiserver_resources_cpu",
+        "apiserver_checksum_files",
+        "manifest_dir",
+        "manifest_template",
+        "backup_dir",
+        "backup_keep",
+        "host_root",
+        "crictl",
+        "kubeconfig",
+        "restart_timeout",
+        "ready_timeout",
+        "soak_seconds",
+        "serial",
+    }
+)
+
+
+def normalize_flag_name(name: str) -> str:
+    """Return the flag name as kube-apiserver sees it: no dashes in front, ``_`` read as ``-``.
+
+    The real binary installs component-base's ``WordSepNormalizeFunc``, so ``--etcd_servers``
+    and ``--etcd-servers`` are the same flag; we store the ``-`` form.
+    """
+    return name.lstrip("-").replace("_", "-")
+
+
+def flag_value_text(value: object) -> str:
+    """Turn an inventory value into the text that follows ``--flag=`` on the command line.
+
+    Lists render comma-joined (stringSlice semantics), booleans as ``true``/``false`` (YAML's
+    ``True`` would not parse as Go's bool in every form), numbers as written.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(flag_value_text(v) for v in value)
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={flag_value_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def host_path(host_root: str, path: str | PurePosixPath) -> PurePosixPath:
+    """Map a host path (``/etc/kubernetes/...``) under ``host_root`` (``/`` on real hosts)."""
+    p = PurePosixPath(path)
+    root = PurePosixPath(host_root)
+    if str(root) == "/":
+        return p
+    return root / p.relative_to("/") if p.is_absolute() else root / p
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """Everything deployer needs to know about one host before touching it."""
+
+    host: Host
+    #: Minor version (``1.31``): picks the flag schema.
+    kubernetes_minor: str
+    #: Full version (``1.31.13``): the image tag without ``v``; ``/version`` must report it.
+    kubernetes_version: str
+    image: str
+    #: Normalized flag name -> command-line text, in no particular order (the renderer sorts).
+    flags: Mapping[str, str]
+    #: Normalized flag name -> where the inventory set it.
+    flag_origins: Mapping[str, VarOrigin]
+    manifest_dir: PurePosixPath
+    template: str
+    backup_dir: PurePosixPath
+    backup_keep: int
+    host_root: str
+    crictl: str
+    kubeconfig: PurePosixPath
+    restart_timeout_s: float
+    ready_timeout_s: float
+    soak_s: float
+    serial: int
+    extra_volumes: tuple[Mapping[str, object], ...] = ()
+    extra_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Host paths whose content digests go into a pod annotation (drift of referenced files).
+    checksum_files: tuple[str, ...] = ()
+
+    @property
+    def manifest_path(self) -> PurePosixPath:
+        """The kube-apiserver manifest's host path (before ``host_root``)."""
+        return self.manifest_dir / "kube-apiserver.yaml"
+
+    def on_host(self, path: str | PurePosixPath) -> PurePosixPath:
+        """Return ``path`` as the transport must address it (prefixed by ``host_root``)."""
+        return host_path(self.host_root, path)
+
+
+class _Collector:
+    """Gathers problems for one host so that every problem is reported, not only the first."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.problems: list[InputProblem] = []
+
+    def bad(self, var: str, message: str, hint: str | None = None) -> None:
+        origin = self.host.origins.get(var)
+        self.problems.append(
+            InputProblem(
+                f"variable {var}: {message}",
+                file=origin.file if origin else None,
+                line=origin.line if origin else None,
+                host=self.host.name,
+                hint=hint,
+            )
+        )
+
+    def text(self, var: str, default: str) -> str:
+        value = self.host.vars.get(var, default)
+        if value is None:
+            return default
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self.bad(var, f"expected a string, got {type(value).__name__}")
+            return default
+        return str(value)
+
+    def number(self, var: str, default: float, *, minimum: float = 0) -> float:
+        value = self.host.vars.get(var, default)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            self.bad(var, f"expected a number of seconds, got {value!r}")
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            self.bad(var, f"expected a number, got {value!r}")
+            return default
+        if number < minimum:
+            self.bad(var, f"must be at least {minimum:g}, got {number:g}")
+            return default
+        return number
+
+    def absolute_path(self, var: str, default: str) -> PurePosixPath:
+        text = self.text(var, default)
+        if not text.startswith("/"):
+            self.bad(var, f"must be an absolute path, got {text!r}")
+            return PurePosixPath(default)
+        return PurePosixPath(text)
+
+
+def _version(c: _Collector) -> tuple[str, str]:
+    raw = c.text("kubernetes_version", DEFAULT_KUBERNETES_VERSION)
+    match = _VERSION_RE.match(raw.strip())
+    supported = ", ".join(DEFAULT_PATCH_RELEASES)
+    if not match or match["minor"] not in DEFAULT_PATCH_RELEASES:
+        c.bad(
+            "kubernetes_version",
+            f"unsupported version {raw!r}",
+            hint=f"supported: {supported} (optionally with a patch: 1.31.4)",
+        )
+        minor = DEFAULT_KUBERNETES_VERSION
+        return minor, DEFAULT_PATCH_RELEASES[minor]
+    minor = match["minor"]
+    full = f"{minor}.{match['patch']}" if match["patch"] else DEFAULT_PATCH_RELEASES[minor]
+    return minor, full
+
+
+def _flags(c: _Collector) -> tuple[dict[str, str], dict[str, VarOrigin]]:
+    raw = c.host.vars.get("apiserver_flags", {})
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        c.bad("apiserver_flags", f"expected a mapping of flag: value, got {type(raw).__name__}")
+        return {}, {}
+    flags: dict[str, str] = {}
+    origins: dict[str, VarOrigin] = {}
+    for key, value in raw.items():
+        name = normalize_flag_name(str(key))
+        origin = c.host.origins.get(f"apiserver_flags.{key}") or c.host.origins.get(
+            "apiserver_flags"
+        )
+        if value is None:  # null removes a flag set at a lower level; the loader already did
+            continue
+        if isinstance(value, Mapping | list | tuple) and not value:
+            c.bad(f"apiserver_flags.{key}", "an empty list or mapping renders an empty value")
+            continue
+        if name in flags:
+            c.bad(
+                f"apiserver_flags.{key}",
+                f"--{name} is set twice (as {key!r} and another spelling)",
+                hint="'_' and '-' name the same flag; keep one spelling",
+            )
+        flags[name] = flag_value_text(value)
+        if origin is not None:
+            origins[name] = origin
+    return flags, origins
+
+
+def _extra_volumes(c: _Collector) -> tuple[Mapping[str, object], ...]:
+    raw = c.host.vars.get("apiserver_extra_volumes", [])
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        c.bad("apiserver_extra_volumes", "expected a list of {name, hostPath, mountPath}")
+        return ()
+    volumes: list[Mapping[str, object]] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not {"name", "hostPath", "mountPath"} <= set(item):
+            c.bad(
+                "apiserver_extra_volumes",
+                f"item {i} needs name, hostPath and mountPath (readOnly, pathType optional)",
+            )
+            continue
+        volumes.append(MappingProxyType(dict(item)))
+    return tuple(volumes)
+
+
+def _extra_env(c: _Collector) -> Mapping[str, str]:
+    raw = c.host.vars.get("apiserver_extra_env", {})
+    if raw is None:
+        return MappingProxyType({})
+    if not isinstance(raw, Mapping):
+        c.bad("apiserver_extra_env", "expected a mapping of NAME: value")
+        return MappingProxyType({})
+    return MappingProxyType({str(k): flag_value_text(v) for k, v in raw.items()})
+
+
+def _checksum_files(c: _Collector) -> tuple[str, ...]:
+    raw = c.host.vars.get("apiserver_checksum_files", [])
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p.startswith("/") for p in raw):
+        c.bad("apiserver_checksum_files", "expected a list of absolute host paths")
+        return ()
+    return tuple(raw)
+
+
+def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
+    """Derive ``host``'s desired state and every problem with its variables.
+
+    Returns the state (with defaults where a variable was bad) and the problems; callers that
+    must not go on with problems use :func:`desired_states`.
+    """
+    c = _Collector(host)
+    minor, full = _version(c)
+    flags, flag_origins = _flags(c)
+    image = c.text("apiserver_image", f"registry.k8s.io/kube-apiserver:v{full}")
+    serial = int(c.number("serial", 1, minimum=1))
+    state = DesiredState(
+        host=host,
+        kubernetes_minor=minor,
+        kubernetes_version=full,
+        image=image,
+        flags=MappingProxyType(flags),
+        flag_origins=MappingProxyType(flag_origins),
+        manifest_dir=c.absolute_path("manifest_dir", "/etc/kubernetes/manifests"),
+        template=c.text("manifest_template", "kube-apiserver.yaml.j2"),
+        backup_dir=c.absolute_path("backup_dir", "/etc/kubernetes/tmp"),
+        backup_keep=int(c.number("backup_keep", 10, minimum=1)),
+        host_root=str(c.absolute_path("host_root", "/")),
+        crictl=c.text("crictl", "crictl"),
+        kubeconfig=c.absolute_path("kubeconfig", "/etc/kubernetes/admin.conf"),
+        restart_timeout_s=c.number("restart_timeout", 300, minimum=1),
+        ready_timeout_s=c.number("ready_timeout", 300, minimum=1),
+        soak_s=c.number("soak_seconds", 30),
+        serial=serial,
+        extra_volumes=_extra_volumes(c),
+        extra_env=_extra_env(c),
+        checksum_files=_checksum_files(c),
+    )
+    return state, c.problems
+
+
+def desired_states(hosts: Sequence[Host]) -> tuple[DesiredState, ...]:
+    """Derive every host's desired state, or raise with every problem of every host.
+
+    Raises:
+        InventoryError: one or more variables are unusable.
+    """
+    states: list[DesiredState] = []
+    problems: list[InputProblem] = []
+    for host in hosts:
+        state, host_problems = desired_state(host)
+        states.append(state)
+        problems.extend(host_problems)
+    if problems:
+        raise InventoryError(problems)
+    return tuple(states)
+
+
+def known_variables() -> frozenset[str]:
+    """Return the inventory variables deployer reads (for docs and typo hints)."""
+    return _KNOWN_VARS
