@@ -1,0 +1,1 @@
+"""How deployer reaches a host: a narrow protocol, an SSH implementation and a local one."""
