@@ -168,12 +168,19 @@ class CommandFailed(TransportError):
     """A remote command exited with a code the caller did not allow."""
 
     def __init__(
-        self, *, host: str, argv: Sequence[str], exit_code: int, stderr: str, hint: str | None = None
+        self,
+        *,
+        host: str,
+        argv: Sequence[str],
+        exit_code: int,
+        stderr: str,
+        hint: str | None = None,
     ) -> None:
         shown = " ".join(argv)
         tail = stderr.strip().splitlines()[-3:]
         detail = ("\n    " + "\n    ".join(tail)) if tail else ""
-        super().__init__(f"command failed (exit {exit_code}): {shown}{detail}", host=host, hint=hint)
+        message = f"command failed (exit {exit_code}): {shown}{detail}"
+        super().__init__(message, host=host, hint=hint)
         self.argv = tuple(argv)
         self.remote_exit_code = exit_code
         self.stderr = stderr

@@ -30,7 +30,7 @@ _CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width":
 @click.group(context_settings=_CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="deployer")
 def cli() -> None:
-    """Keep the kube-apiserver of Kubernetes control planes as the inventory declares it.
+    r"""Keep the kube-apiserver of Kubernetes control planes as the inventory declares it.
 
     \b
     Offline:   validate, render, inventory show
@@ -45,7 +45,8 @@ def cli() -> None:
 
 def _register_commands() -> None:
     """Attach every command module's commands; each module owns its own options and help."""
-    for name in ("commands_offline", "commands_lab", "commands_rollout", "commands_converge", "commands_vagrant"):
+    modules = ("offline", "lab", "rollout", "converge", "vagrant")
+    for name in (f"commands_{m}" for m in modules):
         try:
             module = __import__(f"deployer.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from deployer.errors import LabError
 
-__all__ = ["SshdConfig", "generate_key", "sshd_binary", "start_sshd", "wait_for_port", "write_sshd_config"]
+__all__ = [
+    "SshdConfig",
+    "generate_key",
+    "sshd_binary",
+    "start_sshd",
+    "wait_for_port",
+    "write_sshd_config",
+]
 
 
 def sshd_binary() -> Path:
@@ -74,7 +81,7 @@ class SshdConfig:
 
     @property
     def log_path(self) -> Path:
-        """sshd's own log (``-E``)."""
+        """The log sshd writes with ``-E``."""
         return self.folder / "sshd.log"
 
     def host_key_line(self) -> str:

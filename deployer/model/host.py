@@ -61,4 +61,4 @@ class Host:
     #: The merged variables, after the documented precedence.
     vars: Mapping[str, object] = field(default_factory=_empty)
     #: For each merged variable (``apiserver_flags.<flag>`` for single flags), its origin.
-    origins: Mapping[str, VarOrigin] = field(default_factory=_empty)
+    origins: Mapping[str, VarOrigin] = field(default_factory=lambda: MappingProxyType({}))

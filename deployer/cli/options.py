@@ -1,0 +1,59 @@
+"""Options shared by several commands, declared once so every command spells them the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+__all__ = ["common_inventory_options", "limit_option", "output_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common_inventory_options(func: F) -> F:
+    """``-i`` (repeatable) and ``-e`` (repeatable), as Ansible spells them."""
+    func = click.option(
+        "-e",
+        "--extra-vars",
+        "extra_vars",
+        multiple=True,
+        metavar="K=V|@FILE",
+        help="Extra variables, highest precedence: KEY=VALUE, apiserver_flags.FLAG=VALUE, "
+        "or @file.yml. May repeat.",
+    )(func)
+    func = click.option(
+        "-i",
+        "--inventory",
+        "inventories",
+        multiple=True,
+        required=True,
+        metavar="PATH",
+        type=click.Path(),
+        help="Inventory file (YAML or INI) or directory; group_vars/ and host_vars/ beside it "
+        "are read. May repeat.",
+    )(func)
+    return func
+
+
+def limit_option(func: F) -> F:
+    """``--limit`` with Ansible's patterns."""
+    return click.option(
+        "-l",
+        "--limit",
+        metavar="PATTERN",
+        default=None,
+        help="Select hosts: name, group, glob (cp*), all:!cp3, group1:&group2.",
+    )(func)
+
+
+def output_options(func: F) -> F:
+    """``-v`` and ``--no-color``."""
+    func = click.option(
+        "--no-color", is_flag=True, default=False, help="Plain output, no colours."
+    )(func)
+    func = click.option(
+        "-v", "--verbose", count=True, help="More detail: -v, -vv, -vvv (diagnostic logging)."
+    )(func)
+    return func

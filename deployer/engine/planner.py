@@ -1,0 +1,141 @@
+"""Decide, per host, what apply would do: pure functions over an observation.
+
+Why pure: the plan is what an operator approves; the same inputs must always give the same
+plan, and every case (absent file, cosmetic edit, drifted pod, stray file) is tested from data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from deployer.desired import DesiredState
+from deployer.engine.compare import (
+    apiserver_command,
+    flag_changes,
+    load_pod,
+    unified_diff,
+)
+from deployer.facts.observe import HostObservation
+from deployer.model.manifest import Manifest
+from deployer.model.plan import ChangeKind, HostPlan
+
+__all__ = ["observation_notes", "plan_host"]
+
+
+def _image(pod: object) -> str | None:
+    if not isinstance(pod, dict):
+        return None
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        if isinstance(container, dict) and container.get("name") == "kube-apiserver":
+            image = container.get("image")
+            return str(image) if image is not None else None
+    return None
+
+
+def observation_notes(state: DesiredState, observed: HostObservation) -> list[str]:
+    """Facts about the host an operator must see, whatever the plan is."""
+    notes: list[str] = []
+    strays = observed.stray_files(state.manifest_path.name)
+    if strays:
+        notes.append(
+            "stray files in the manifests folder (kubelet runs each as a pod): " + ", ".join(strays)
+        )
+    if observed.listing is None:
+        notes.append(f"the manifests folder {state.manifest_dir} does not exist")
+    if observed.kubelet_rc not in (None, 0):
+        notes.append(f"kubelet is not running (check exited {observed.kubelet_rc})")
+    notes.extend(observed.errors)
+    live_command = apiserver_command(load_pod(observed.manifest)) if observed.manifest else None
+    if observed.manifest is not None and live_command is None:
+        notes.append("the live manifest has no kube-apiserver container (or is not valid YAML)")
+    if observed.containers is not None:
+        if observed.running is None:
+            last = next(iter(observed.containers), None)
+            state_text = f" (newest: {last.state}, restarts {last.restart_count})" if last else ""
+            notes.append(f"no running kube-apiserver container{state_text}")
+        elif (
+            observed.running_args is not None
+            and live_command is not None
+            and tuple(observed.running_args) != tuple(live_command)
+        ):
+            drift = ", ".join(str(c) for c in flag_changes(observed.running_args, live_command))
+            notes.append(
+                "the running container does not match the manifest on disk "
+                f"(kubelet has not applied it, or it crash-loops): {drift or 'order differs'}"
+            )
+    return notes
+
+
+def plan_host(
+    state: DesiredState,
+    desired: Manifest,
+    observed: HostObservation | None,
+    *,
+    unreachable: str | None = None,
+) -> HostPlan:
+    """Compare the desired manifest with what the host runs and decide the change kind."""
+    if observed is None:
+        return HostPlan(
+            state=state,
+            desired=desired,
+            observed=None,
+            kind=ChangeKind.NONE,
+            unreachable=unreachable or "not observed",
+        )
+    notes = observation_notes(state, observed)
+    path = str(state.manifest_path)
+    if observed.manifest is None:
+        return HostPlan(
+            state=state,
+            desired=desired,
+            observed=observed,
+            kind=ChangeKind.CREATE,
+            diff=unified_diff(None, desired.content, path=path),
+            flag_changes=flag_changes(None, apiserver_command(load_pod(desired.content))),
+            notes=tuple(notes),
+        )
+    if observed.manifest == desired.content:
+        return HostPlan(
+            state=state,
+            desired=desired,
+            observed=observed,
+            kind=ChangeKind.NONE,
+            notes=tuple(notes),
+        )
+    live_pod = load_pod(observed.manifest)
+    desired_pod = load_pod(desired.content)
+    diff = unified_diff(observed.manifest, desired.content, path=path)
+    if live_pod is not None and live_pod == desired_pod:
+        notes.append("cosmetic change only: the parsed pod is identical, kubelet restarts nothing")
+        return HostPlan(
+            state=state,
+            desired=desired,
+            observed=observed,
+            kind=ChangeKind.COSMETIC,
+            diff=diff,
+            notes=tuple(notes),
+        )
+    changes = flag_changes(apiserver_command(live_pod), apiserver_command(desired_pod))
+    old_image, new_image = _image(live_pod), _image(desired_pod)
+    if old_image != new_image:
+        notes.append(f"image: {old_image} -> {new_image}")
+    if not changes and old_image == new_image:
+        notes.append("pod fields other than flags and image differ (see the diff)")
+    return HostPlan(
+        state=state,
+        desired=desired,
+        observed=observed,
+        kind=ChangeKind.UPDATE,
+        diff=diff,
+        flag_changes=changes,
+        notes=tuple(notes),
+    )
+
+
+def summarize(plans: Sequence[HostPlan]) -> dict[str, int]:
+    """Count hosts per change kind (and unreachable), for the recap line."""
+    counts: dict[str, int] = {}
+    for plan in plans:
+        key = "unreachable" if plan.unreachable else plan.kind.value
+        counts[key] = counts.get(key, 0) + 1
+    return counts

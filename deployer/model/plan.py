@@ -1,0 +1,98 @@
+"""What a run intends to do, per host, decided from the desired state and one observation."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from deployer.desired import DesiredState
+from deployer.facts.observe import HostObservation
+from deployer.model.manifest import Manifest, sha256_hex
+
+__all__ = ["ChangeKind", "FlagChange", "HostPlan", "Plan"]
+
+
+class ChangeKind(enum.Enum):
+    """How the live manifest differs from the desired one."""
+
+    NONE = "none"
+    #: No manifest on the host yet.
+    CREATE = "create"
+    #: The parsed pod differs: kubelet will restart the apiserver.
+    UPDATE = "update"
+    #: Bytes differ but the parsed pod is the same: kubelet restarts nothing.
+    COSMETIC = "cosmetic"
+
+
+@dataclass(frozen=True, slots=True)
+class FlagChange:
+    """One flag's change, for the flag-level summary (``--audit-log-maxage: 30 -> 60``)."""
+
+    flag: str
+    old: str | None
+    new: str | None
+
+    def __str__(self) -> str:
+        if self.old is None:
+            return f"+ --{self.flag}={self.new}"
+        if self.new is None:
+            return f"- --{self.flag}={self.old}"
+        return f"~ --{self.flag}: {self.old} -> {self.new}"
+
+
+@dataclass(frozen=True, slots=True)
+class HostPlan:
+    """One host's plan."""
+
+    state: DesiredState
+    desired: Manifest
+    #: None when the host could not be observed.
+    observed: HostObservation | None
+    kind: ChangeKind
+    #: Unified diff of the manifest (secrets masked).
+    diff: str = ""
+    flag_changes: tuple[FlagChange, ...] = ()
+    #: Other differences worth an operator's eye (image, pod fields, running vs file, strays).
+    notes: tuple[str, ...] = ()
+    #: Why the host could not be observed (unreachable, host key ...).
+    unreachable: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The host's inventory name."""
+        return self.state.host.name
+
+    @property
+    def live_sha256(self) -> str | None:
+        """Digest of the live manifest as planned; preflight re-reads and compares it."""
+        if self.observed is None or self.observed.manifest is None:
+            return None
+        return sha256_hex(self.observed.manifest)
+
+    @property
+    def needs_change(self) -> bool:
+        """True when apply would write the manifest."""
+        return self.unreachable is None and self.kind is not ChangeKind.NONE
+
+    @property
+    def needs_restart(self) -> bool:
+        """True when the change makes kubelet restart the apiserver."""
+        return self.kind in (ChangeKind.CREATE, ChangeKind.UPDATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every selected host's plan, in rollout order."""
+
+    run_id: str
+    hosts: tuple[HostPlan, ...]
+
+    @property
+    def pending(self) -> tuple[HostPlan, ...]:
+        """Hosts apply would change."""
+        return tuple(p for p in self.hosts if p.needs_change)
+
+    @property
+    def unreachable(self) -> tuple[HostPlan, ...]:
+        """Hosts that could not be observed."""
+        return tuple(p for p in self.hosts if p.unreachable is not None)
