@@ -59,6 +59,8 @@ _KNOWN_VARS = frozenset(
         "host_root",
         "crictl",
         "kubeconfig",
+        "cluster_ca_file",
+        "kubelet_check",
         "restart_timeout",
         "ready_timeout",
         "soak_seconds",
@@ -121,6 +123,12 @@ class DesiredState:
     host_root: str
     crictl: str
     kubeconfig: PurePosixPath
+    #: The CA that signs the apiserver's serving certificate (probes verify against it).
+    cluster_ca_file: PurePosixPath
+    #: argv that exits 0 when kubelet runs on the host (empty: do not check).
+    kubelet_check: tuple[str, ...]
+    #: Whether commands that touch root-owned files run through sudo (``ansible_become``).
+    become: bool
     restart_timeout_s: float
     ready_timeout_s: float
     soak_s: float
@@ -129,6 +137,27 @@ class DesiredState:
     extra_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Host paths whose content digests go into a pod annotation (drift of referenced files).
     checksum_files: tuple[str, ...] = ()
+
+    @property
+    def probe_address(self) -> str:
+        """Where this host's apiserver answers: the address its flags make it listen on.
+
+        DESIGN.md rule 5: probe the host that was changed, never a load balancer, so the
+        address comes from the rendered flags, and the host's own address only as a fallback.
+        """
+        for flag in ("advertise-address", "bind-address"):
+            value = self.flags.get(flag, "")
+            if value and value not in ("0.0.0.0", "::"):  # noqa: S104 (a flag value, not a bind)
+                return value
+        return self.host.address
+
+    @property
+    def probe_port(self) -> int:
+        """The apiserver's ``--secure-port`` (6443 when unset, kube-apiserver's default)."""
+        try:
+            return int(self.flags.get("secure-port", "6443"), 0)
+        except ValueError:
+            return 6443
 
     @property
     def manifest_path(self) -> PurePosixPath:
@@ -278,6 +307,25 @@ def _checksum_files(c: _Collector) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _truthy(value: object) -> bool:
+    """Ansible's truthiness for booleans written as strings in INI inventories."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on", "y"}
+    return bool(value)
+
+
+def _kubelet_check(c: _Collector) -> tuple[str, ...]:
+    raw = c.host.vars.get("kubelet_check", ["systemctl", "is-active", "--quiet", "kubelet"])
+    if raw is None or raw == []:
+        return ()
+    if isinstance(raw, str):
+        return tuple(raw.split())
+    if isinstance(raw, list) and all(isinstance(a, str | int) for a in raw):
+        return tuple(str(a) for a in raw)
+    c.bad("kubelet_check", "expected a command as a list of arguments")
+    return ()
+
+
 def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
     """Derive ``host``'s desired state and every problem with its variables.
 
@@ -303,6 +351,9 @@ def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
         host_root=str(c.absolute_path("host_root", "/")),
         crictl=c.text("crictl", "crictl"),
         kubeconfig=c.absolute_path("kubeconfig", "/etc/kubernetes/admin.conf"),
+        cluster_ca_file=c.absolute_path("cluster_ca_file", "/etc/kubernetes/pki/ca.crt"),
+        kubelet_check=_kubelet_check(c),
+        become=_truthy(host.vars.get("ansible_become", False)),
         restart_timeout_s=c.number("restart_timeout", 300, minimum=1),
         ready_timeout_s=c.number("ready_timeout", 300, minimum=1),
         soak_s=c.number("soak_seconds", 30),

@@ -18,12 +18,15 @@ from deployer.facts.crictl import ContainerInfo, ParseError, parse_inspect_args,
 __all__ = ["DirEntry", "HostObservation", "observe_argv", "parse_observation"]
 
 _MARK = "@@deployer:"
-_SECTIONS = frozenset({"manifest", "listing", "ps", "inspect", "kubelet", "end"})
+_SECTIONS = frozenset({"ca", "manifest", "listing", "ps", "inspect", "kubelet", "end"})
 
-# $1 manifest folder, $2 manifest file name, $3 crictl, $4... the kubelet health check argv.
+# $1 manifest folder, $2 manifest file name, $3 crictl, $4 cluster CA file,
+# $5... the kubelet health check argv.
 _SCRIPT = r"""
-dir=$1; name=$2; crictl=$3; shift 3
+dir=$1; name=$2; crictl=$3; ca=$4; shift 4
 m=@@deployer
+echo "$m:ca"
+if [ -f "$ca" ]; then base64 < "$ca" || echo "$m:unreadable"; else echo "$m:absent"; fi
 echo "$m:manifest"
 if [ -f "$dir/$name" ]; then
   base64 < "$dir/$name" || echo "$m:unreadable"
@@ -73,6 +76,8 @@ class HostObservation:
     running_args: tuple[str, ...] | None
     #: Exit status of the kubelet check (0 = running); None when no check is configured.
     kubelet_rc: int | None
+    #: The cluster CA (PEM) that signs the apiserver's serving certificate; None when absent.
+    ca_pem: bytes | None = None
     #: What went wrong while observing (crictl missing ...), for the report.
     errors: tuple[str, ...] = ()
 
@@ -97,7 +102,10 @@ class HostObservation:
 
 
 def observe_argv(
-    manifest_path: PurePosixPath, crictl: str, kubelet_check: Sequence[str]
+    manifest_path: PurePosixPath,
+    crictl: str,
+    ca_path: PurePosixPath,
+    kubelet_check: Sequence[str],
 ) -> list[str]:
     """Return the argv of the observation command for one host."""
     return [
@@ -108,8 +116,20 @@ def observe_argv(
         str(manifest_path.parent),
         manifest_path.name,
         crictl,
+        str(ca_path),
         *kubelet_check,
     ]
+
+
+def _file_section(lines: list[str], what: str) -> bytes | None:
+    if lines == [_MARK + "absent"]:
+        return None
+    if _MARK + "unreadable" in lines:
+        raise ParseError(f"the {what} exists but could not be read")
+    try:
+        return base64.b64decode("".join(lines), validate=True)
+    except binascii.Error as exc:
+        raise ParseError(f"the {what}'s base64 is damaged: {exc}") from exc
 
 
 def _sections(text: str) -> dict[str, list[str]]:
@@ -143,17 +163,8 @@ def parse_observation(stdout: str) -> HostObservation:
         raise ParseError("observation output is incomplete (no end marker)")
     errors: list[str] = []
 
-    manifest_lines = sections.get("manifest", [])
-    manifest: bytes | None
-    if manifest_lines == [_MARK + "absent"]:
-        manifest = None
-    elif _MARK + "unreadable" in manifest_lines:
-        raise ParseError("the live manifest exists but could not be read")
-    else:
-        try:
-            manifest = base64.b64decode("".join(manifest_lines), validate=True)
-        except binascii.Error as exc:
-            raise ParseError(f"the live manifest's base64 is damaged: {exc}") from exc
+    manifest = _file_section(sections.get("manifest", []), "live manifest")
+    ca_pem = _file_section(sections.get("ca", []), "cluster CA")
 
     listing_lines = sections.get("listing", [])
     listing: tuple[DirEntry, ...] | None
@@ -196,5 +207,6 @@ def parse_observation(stdout: str) -> HostObservation:
         containers=containers,
         running_args=running_args,
         kubelet_rc=kubelet_rc,
+        ca_pem=ca_pem,
         errors=tuple(errors),
     )

@@ -56,6 +56,10 @@ class HostPlan:
     notes: tuple[str, ...] = ()
     #: Why the host could not be observed (unreachable, host key ...).
     unreachable: str | None = None
+    #: ``/readyz`` of the host's apiserver when planned: True, False, or None (not probed).
+    is_ready: bool | None = None
+    #: The failing readyz checks (or the connection error) when not ready.
+    ready_detail: str = ""
 
     @property
     def name(self) -> str:

@@ -1,0 +1,84 @@
+"""Observe every selected host in parallel and build the plan.
+
+Why parallel and read-only: planning touches nothing, so it may run on all hosts at once (up
+to ``--forks``); applying never does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from deployer.desired import DesiredState
+from deployer.engine.events import Clock, Reporter
+from deployer.engine.planner import plan_host
+from deployer.errors import DeployerError
+from deployer.facts.health import parse_health
+from deployer.model.manifest import Manifest
+from deployer.model.plan import HostPlan, Plan
+from deployer.phases.observe import observe_host
+from deployer.transport.base import Transport
+
+__all__ = ["build_plan", "new_run_id"]
+
+
+def new_run_id() -> str:
+    """A run id: short, unique, safe in file names and log lines."""
+    return uuid.uuid4().hex[:12]
+
+
+def _plan_one(state: DesiredState, desired: Manifest, transport: Transport) -> HostPlan:
+    try:
+        observed = observe_host(transport, state)
+    except DeployerError as exc:
+        return plan_host(state, desired, None, unreachable=str(exc))
+    plan = plan_host(state, desired, observed)
+    if observed.ca_pem is None:
+        return dataclasses.replace(
+            plan, is_ready=None, ready_detail=f"no CA at {state.cluster_ca_file} to verify TLS"
+        )
+    try:
+        response = transport.https_get(
+            state.probe_address,
+            state.probe_port,
+            "/readyz?verbose",
+            ca_pem=observed.ca_pem,
+            timeout_s=5.0,
+        )
+    except (DeployerError, OSError) as exc:
+        return dataclasses.replace(plan, is_ready=False, ready_detail=f"readyz: {exc}")
+    report = parse_health(response.status, response.body)
+    detail = "" if report.ok else f"readyz {report.status}: {', '.join(report.failed)}"
+    return dataclasses.replace(plan, is_ready=report.ok, ready_detail=detail)
+
+
+def build_plan(
+    states: tuple[DesiredState, ...],
+    manifests: Mapping[str, Manifest],
+    transports: Mapping[str, Transport | DeployerError],
+    *,
+    forks: int,
+    run_id: str | None = None,
+    reporter: Reporter | None = None,
+    clock: Clock | None = None,
+) -> Plan:
+    """Observe each host (one round trip and one readyz probe) and plan it.
+
+    ``transports`` maps host name to an open transport, or to the error that prevented
+    opening one (the host is then planned as unreachable).
+    """
+    del reporter, clock  # reserved for progress output; observation is quick
+
+    def work(state: DesiredState) -> HostPlan:
+        name = state.host.name
+        transport = transports[name]
+        if isinstance(transport, DeployerError):
+            return plan_host(state, manifests[name], None, unreachable=str(transport))
+        return _plan_one(state, manifests[name], transport)
+
+    workers = max(1, min(forks, len(states)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan") as pool:
+        plans = tuple(pool.map(work, states))
+    return Plan(run_id=run_id or new_run_id(), hosts=plans)

@@ -1,0 +1,95 @@
+"""Back up the live manifest outside the manifests folder, like kubeadm, before any change.
+
+Why outside: kubelet runs every non-dot file in the manifests folder, so a ``.bak`` there is a
+second apiserver (DESIGN.md rule 1). Backups live under ``backup_dir`` in folders named
+``deployer-backup-<YYYY-MM-DD-HH-MM-SS>`` (0700, files 0600); they are pruned only after a
+successful host, never in a ``finally``, because a failed run needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import PurePosixPath
+
+from deployer.model.manifest import sha256_hex
+from deployer.model.plan import HostPlan
+from deployer.phases.context import HostContext
+
+__all__ = ["BACKUP_PREFIX", "backup_manifest", "prune_backups"]
+
+BACKUP_PREFIX = "deployer-backup-"
+
+_MKDIR_SCRIPT = r"""
+base=$1; stamp=$2; n=0; d="$base/$stamp"
+mkdir -p -m 0700 "$base" || exit 1
+until mkdir -m 0700 "$d" 2>/dev/null; do
+  n=$((n + 1)); d="$base/$stamp-$n"
+  [ "$n" -gt 50 ] && { echo "cannot create a backup folder under $base" >&2; exit 1; }
+done
+echo "$d"
+"""
+
+
+def backup_manifest(
+    ctx: HostContext, plan: HostPlan, live: bytes | None, *, record: dict[str, object]
+) -> PurePosixPath:
+    """Copy ``live`` (the manifest preflight just read) and a run record into a new folder.
+
+    Returns the backup folder's host path (under ``host_root``). With no live manifest (a first
+    install) the folder holds only the record, so the audit trail is complete either way.
+    """
+    stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(ctx.clock.time()))
+    base = ctx.path(ctx.state.backup_dir)
+    result = ctx.run(
+        ["sh", "-c", _MKDIR_SCRIPT, "deployer-backup", str(base), BACKUP_PREFIX + stamp]
+    )
+    folder = PurePosixPath(result.stdout.strip().splitlines()[-1])
+    if live is not None:
+        ctx.transport.put_atomic(
+            live, folder / ctx.state.manifest_path.name, mode=0o600, sudo=ctx.state.become
+        )
+    doc = {
+        "run_id": ctx.run_id,
+        "host": ctx.name,
+        "manifest": str(ctx.state.manifest_path),
+        "old_sha256": sha256_hex(live) if live is not None else None,
+        "new_sha256": plan.desired.sha256,
+        "flag_changes": [str(c) for c in plan.flag_changes],
+        **record,
+    }
+    ctx.transport.put_atomic(
+        (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode(),
+        folder / "deployer-run.json",
+        mode=0o600,
+        sudo=ctx.state.become,
+    )
+    return folder
+
+
+def prune_backups(ctx: HostContext, *, keep: int) -> tuple[str, ...]:
+    """Remove all but the newest ``keep`` backup folders; return what was removed.
+
+    Called only after the host was changed and verified.
+    """
+    base = ctx.path(ctx.state.backup_dir)
+    listing = ctx.run(
+        [
+            "find",
+            str(base),
+            "-mindepth",
+            "1",
+            "-maxdepth",
+            "1",
+            "-type",
+            "d",
+            "-name",
+            BACKUP_PREFIX + "*",
+        ],
+        ok_exit_codes=(0, 1),
+    )
+    folders = sorted(line for line in listing.stdout.splitlines() if line.strip())
+    old = folders[:-keep] if keep > 0 else folders
+    if old:
+        ctx.run(["rm", "-rf", "--", *old])
+    return tuple(old)

@@ -1,0 +1,118 @@
+"""Roll a failed host back to its backup, then verify it again (kubeadm does not; we do).
+
+Why verify the rollback: "restored" only means something if the old apiserver is back and
+ready; if it is not, the operator must know at once (exit 4) with the exact commands to
+recover by hand, because this control-plane host may now have no working apiserver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from deployer.engine.events import poll_until
+from deployer.errors import DeployerError, RolloutError
+from deployer.facts.crictl import ContainerInfo
+from deployer.phases.context import HostContext
+from deployer.phases.restart import list_containers
+from deployer.phases.verify import VerifyFailed, VerifyReport, verify_host
+from deployer.report.masking import mask_secrets
+
+__all__ = ["RollbackResult", "collect_evidence", "recovery_commands", "rollback_host"]
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackResult:
+    """How the rollback went."""
+
+    ok: bool
+    detail: str
+    verify: VerifyReport | None = None
+
+
+def collect_evidence(ctx: HostContext, container_id: str | None, *, tail: int = 20) -> str:
+    """The failed container's last log lines (masked), for the report and the console."""
+    if not container_id:
+        return ""
+    result = ctx.run(
+        [ctx.state.crictl, "logs", "--tail", str(tail), container_id],
+        ok_exit_codes=range(256),
+        timeout_s=30,
+    )
+    text = (result.stdout + result.stderr).strip()
+    return mask_secrets(text)
+
+
+def recovery_commands(ctx: HostContext, backup: PurePosixPath | None) -> str:
+    """Commands an operator runs on the host to put the backup back by hand."""
+    manifest = ctx.path(ctx.state.manifest_path)
+    if backup is None:
+        return f"no backup exists (first install); remove {manifest} to stop the new pod"
+    tmp = manifest.parent / f".{manifest.name}.restore"
+    sudo = "sudo " if ctx.state.become or ctx.state.host.user not in (None, "root") else ""
+    host = ctx.state.host
+    login = f"{host.user}@{host.address}" if host.user else host.address
+    return "\n".join(
+        [
+            f"ssh -p {host.port} {login}",
+            f"{sudo}install -m 0600 {backup / manifest.name} {tmp}",
+            f"{sudo}mv -f {tmp} {manifest}",
+            f"{sudo}{ctx.state.crictl} ps -a --name kube-apiserver   # wait for a new running one",
+            f"{sudo}{ctx.state.crictl} logs --tail 50 <container id>",
+        ]
+    )
+
+
+def rollback_host(
+    ctx: HostContext,
+    *,
+    backup: PurePosixPath | None,
+    live: bytes | None,
+    new_pod_uids: Collection[str],
+) -> RollbackResult:
+    """Restore the previous manifest atomically, wait for its pod, verify it.
+
+    Never raises for an ordinary failure: the caller turns the result into exit 3 or 4.
+    """
+    manifest_path = ctx.path(ctx.state.manifest_path)
+    try:
+        if live is None:
+            # First install failed: take our manifest out of the folder (into the backup), so
+            # kubelet stops the pod; the host is as it was before the run.
+            target = backup / f"{manifest_path.name}.rejected" if backup else None
+            if target is not None:
+                ctx.run(["mv", "-f", str(manifest_path), str(target)])
+            else:
+                ctx.run(["rm", "-f", str(manifest_path)])
+            return RollbackResult(True, "the new manifest was removed (there was none before)")
+        content = None
+        if backup is not None:
+            content = ctx.transport.read(backup / manifest_path.name, sudo=ctx.state.become)
+        ctx.transport.put_atomic(content or live, manifest_path, mode=0o600, sudo=ctx.state.become)
+        restored = content or live
+
+        def probe() -> ContainerInfo | None:
+            for container in list_containers(ctx) or ():
+                if container.is_running and container.pod_uid not in new_pod_uids:
+                    return container
+            return None
+
+        ctx.emit("rollback", "wait", "waiting for the previous kube-apiserver to run again")
+        found = poll_until(ctx.clock, probe, timeout_s=ctx.state.restart_timeout_s, interval_s=0.25)
+        if found is None:
+            return RollbackResult(
+                False,
+                f"the previous manifest was restored but no kube-apiserver ran from it within "
+                f"{ctx.state.restart_timeout_s:g}s",
+            )
+        report = verify_host(
+            ctx, manifest=restored, container_id=found.id, soak_s=0, phase="rollback"
+        )
+        return RollbackResult(True, "previous manifest restored and verified", report)
+    except VerifyFailed as exc:
+        return RollbackResult(
+            False, f"the restored apiserver failed verification: {exc}", exc.report
+        )
+    except (RolloutError, DeployerError, OSError) as exc:
+        return RollbackResult(False, f"rollback step failed: {exc}")
