@@ -1,0 +1,173 @@
+"""Facts are pure parsers: tested from recorded outputs, never from a host."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from deployer.facts.crictl import ParseError, parse_inspect_args, parse_ps, running_container
+from deployer.facts.health import parse_componentstatuses, parse_health, parse_version
+from deployer.facts.kubeconfig import KubeconfigError, parse_kubeconfig
+from deployer.facts.observe import observe_argv, parse_observation
+
+DATA = Path(__file__).parents[2] / "data" / "facts"
+
+
+def test_parse_ps_sorts_newest_first_and_reads_labels() -> None:
+    containers = parse_ps((DATA / "crictl_ps_running.json").read_text())
+    assert [c.state for c in containers] == ["CONTAINER_RUNNING", "CONTAINER_EXITED"]
+    assert containers[0].pod_uid == "6725245eaa0360cee8f0735d1cf0e677"
+    assert containers[1].restart_count == 3
+    running = running_container(containers)
+    assert running is not None
+    assert running.id.startswith("b47b5ae6")
+
+
+def test_parse_ps_rejects_what_crictl_never_prints() -> None:
+    with pytest.raises(ParseError, match="no JSON"):
+        parse_ps('time="x" level=fatal msg="connect: connection refused"')
+    with pytest.raises(ParseError, match="containers"):
+        parse_ps('{"containers": 3}')
+
+
+def test_parse_inspect_prefers_the_config_command() -> None:
+    args = parse_inspect_args((DATA / "crictl_inspect.json").read_text())
+    assert args == ("kube-apiserver", "--advertise-address=10.0.0.1", "--secure-port=6443")
+
+
+def test_parse_inspect_falls_back_to_runtime_spec() -> None:
+    doc = {"info": {"runtimeSpec": {"process": {"args": ["kube-apiserver", "--v=2"]}}}}
+    assert parse_inspect_args(json.dumps(doc)) == ("kube-apiserver", "--v=2")
+    with pytest.raises(ParseError):
+        parse_inspect_args(json.dumps({"status": {}}))
+
+
+def test_parse_health_names_failed_checks() -> None:
+    body = b"[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n"
+    report = parse_health(500, body)
+    assert not report.ok
+    assert report.passed == ("ping", "log")
+    assert report.failed == ("etcd failed: reason withheld",)
+    assert parse_health(200, b"[+]ping ok\nreadyz check passed\n").ok
+
+
+def test_parse_version_and_componentstatuses() -> None:
+    assert parse_version(b'{"major":"1","gitVersion":"v1.31.13"}') == "v1.31.13"
+    assert parse_version(b"<html>") is None
+    doc = {
+        "kind": "ComponentStatusList",
+        "items": [
+            {
+                "metadata": {"name": "etcd-0"},
+                "conditions": [{"type": "Healthy", "status": "True", "message": "ok"}],
+            },
+            {
+                "metadata": {"name": "scheduler"},
+                "conditions": [{"type": "Healthy", "status": "False", "error": "refused"}],
+            },
+        ],
+    }
+    parsed = parse_componentstatuses(json.dumps(doc).encode())
+    assert parsed is not None
+    assert [(c.name, c.healthy) for c in parsed] == [("etcd-0", True), ("scheduler", False)]
+    assert parse_componentstatuses(b'{"kind":"Status"}') is None
+
+
+def _kubeconfig(**user: str) -> bytes:
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "current-context": "admin@lab",
+            "contexts": [{"name": "admin@lab", "context": {"cluster": "lab", "user": "admin"}}],
+            "clusters": [
+                {
+                    "name": "lab",
+                    "cluster": {
+                        "server": "https://10.0.0.1:6443",
+                        "certificate-authority-data": base64.b64encode(b"CA").decode(),
+                    },
+                }
+            ],
+            "users": [{"name": "admin", "user": user}],
+        }
+    ).encode()
+
+
+def test_kubeconfig_keeps_the_key_secret() -> None:
+    creds = parse_kubeconfig(
+        _kubeconfig(
+            **{
+                "client-certificate-data": base64.b64encode(b"CERT").decode(),
+                "client-key-data": base64.b64encode(b"KEY").decode(),
+            }
+        )
+    )
+    assert creds.ca_pem == b"CA"
+    assert creds.client_cert_pem == b"CERT"
+    assert creds.client_key_pem is not None
+    assert creds.client_key_pem.value == "KEY"
+    assert "KEY" not in repr(creds) and str(creds.client_key_pem) == "***"
+
+
+def test_kubeconfig_without_ca_is_refused() -> None:
+    doc = json.loads(_kubeconfig(token="t"))
+    del doc["clusters"][0]["cluster"]["certificate-authority-data"]
+    with pytest.raises(KubeconfigError, match="certificate-authority-data"):
+        parse_kubeconfig(json.dumps(doc).encode())
+
+
+def _run_observe(root: Path, crictl: str, kubelet: list[str]) -> str:
+    argv = observe_argv(
+        PurePosixPath(root / "manifests" / "kube-apiserver.yaml"),
+        crictl,
+        PurePosixPath(root / "ca.crt"),
+        kubelet,
+    )
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def test_observe_script_reads_manifest_strays_crictl_and_kubelet(tmp_path: Path) -> None:
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "kube-apiserver.yaml").write_bytes(b"apiVersion: v1\n\xe2\x9c\x93\n")
+    (tmp_path / "manifests" / "kube-apiserver.yaml.bak").write_text("x")
+    (tmp_path / "manifests" / ".kube-apiserver.yaml.tmp123").write_text("x")
+    (tmp_path / "ca.crt").write_text("PEM")
+    crictl = tmp_path / "crictl"
+    ps = (DATA / "crictl_ps_running.json").read_text()
+    inspect = (DATA / "crictl_inspect.json").read_text()
+    crictl.write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2" in\n'
+        f"  'ps -a') cat <<'E'\n{ps}\nE\n;;\n"
+        "  'ps -q') echo b47b5ae659fed79f ;;\n"
+        f"  'inspect '*) cat <<'E'\n{inspect}\nE\n;;\n"
+        "esac\n"
+    )
+    crictl.chmod(0o755)
+    observed = parse_observation(_run_observe(tmp_path, str(crictl), ["false"]))
+    assert observed.manifest == b"apiVersion: v1\n\xe2\x9c\x93\n"
+    assert observed.ca_pem == b"PEM"
+    assert observed.stray_files() == ("kube-apiserver.yaml.bak",)
+    assert observed.running is not None
+    assert observed.running_args is not None and observed.running_args[0] == "kube-apiserver"
+    assert observed.kubelet_rc == 1
+    assert observed.errors == ()
+
+
+def test_observe_script_reports_absent_files_and_a_failing_crictl(tmp_path: Path) -> None:
+    observed = parse_observation(_run_observe(tmp_path, "/nonexistent/crictl", []))
+    assert observed.manifest is None
+    assert observed.listing is None
+    assert observed.ca_pem is None
+    assert observed.containers is None
+    assert observed.kubelet_rc is None
+    assert any("crictl ps failed" in e for e in observed.errors)
+
+
+def test_observation_cut_short_is_an_error() -> None:
+    with pytest.raises(ParseError, match="incomplete"):
+        parse_observation("@@deployer:ca\n@@deployer:absent\n")
