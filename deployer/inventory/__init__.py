@@ -1,0 +1,19 @@
+"""Ansible-compatible inventories: files in, :class:`~deployer.model.inventory.Inventory` out.
+
+Public API:
+
+* :func:`load_inventory` / :func:`load_inventory_with_warnings`: YAML, INI, directories,
+  ``group_vars/``, ``host_vars/`` and ``-e`` extra vars, merged with provenance;
+* :func:`select_hosts`: Ansible ``--limit`` patterns;
+* :func:`explain_host`: each variable of a host and where it came from.
+
+This package depends only on :mod:`deployer.model` and :mod:`deployer.errors`.
+"""
+
+from __future__ import annotations
+
+from deployer.inventory.explain import explain_host
+from deployer.inventory.loader import load_inventory, load_inventory_with_warnings
+from deployer.inventory.patterns import select_hosts
+
+__all__ = ["explain_host", "load_inventory", "load_inventory_with_warnings", "select_hosts"]

@@ -1,0 +1,111 @@
+"""The group tree: implicit ``all``/``ungrouped``, cycles, depths and ancestors.
+
+Why depths: variables of a child group override its parent's, and Ansible orders a host's
+groups by (depth, ``ansible_group_priority``, name) to decide which group wins. A group's depth
+is the length of the longest path from ``all`` to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from deployer.inventory.draft import Draft
+
+__all__ = ["GroupTree", "build_tree", "link_implicit_groups"]
+
+
+class GroupTree:
+    """Parents, depths and ancestor sets of every group, computed once per load."""
+
+    def __init__(self, parents: Mapping[str, tuple[str, ...]], depth: Mapping[str, int]) -> None:
+        self.parents = parents
+        self.depth = depth
+        self._ancestors: dict[str, frozenset[str]] = {}
+
+    def ancestors(self, group: str) -> frozenset[str]:
+        """Return ``group`` and every group above it (``all`` included)."""
+        found = self._ancestors.get(group)
+        if found is None:
+            result = {group}
+            for parent in self.parents.get(group, ()):
+                result |= self.ancestors(parent)
+            found = self._ancestors[group] = frozenset(result)
+        return found
+
+
+def link_implicit_groups(draft: Draft) -> None:
+    """Hang parentless groups under ``all`` and lone hosts in ``ungrouped``.
+
+    This is Ansible's reconciliation: afterwards ``all`` is the root of one tree. Run it
+    before reading ``group_vars/`` so that ``group_vars/ungrouped.yml`` finds its group.
+    """
+    draft.group("all")
+    has_parent = {child for g in draft.groups.values() for child in g.children}
+    for name in list(draft.groups):
+        if name != "all" and name not in has_parent:
+            draft.add_child("all", name, None, None)
+    grouped = {h for name, g in draft.groups.items() if name != "all" for h in g.hosts}
+    for host in draft.groups["all"].hosts:
+        if host not in grouped:
+            draft.group("ungrouped").hosts[host] = None
+    if "ungrouped" in draft.groups:
+        draft.add_child("all", "ungrouped", None, None)
+
+
+def _find_cycles(draft: Draft) -> None:
+    """Report every group that is its own ancestor, with the declaration closing the loop."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    reported: set[frozenset[str]] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        path.append(name)
+        for child, (file, line) in draft.groups[name].children.items():
+            if state.get(child) == 1:
+                loop = [*path[path.index(child) :], child]
+                key = frozenset(loop)
+                if key not in reported:
+                    reported.add(key)
+                    draft.error(
+                        f"group {child} is its own ancestor: {' -> '.join(loop)}",
+                        file=file,
+                        line=line,
+                        hint=f"remove {child} from the children of {name}",
+                    )
+            elif state.get(child) is None:
+                visit(child, path)
+        path.pop()
+        state[name] = 2
+
+    for name in list(draft.groups):
+        if state.get(name) is None:
+            visit(name, [])
+
+
+def build_tree(draft: Draft) -> GroupTree | None:
+    """Complete the implicit groups and compute depths; None when a cycle makes that impossible.
+
+    Cycles are recorded as problems in ``draft``.
+    """
+    link_implicit_groups(draft)
+    before = len(draft.problems)
+    _find_cycles(draft)
+    if len(draft.problems) > before:
+        return None
+    parents: dict[str, list[str]] = {name: [] for name in draft.groups}
+    for name, group in draft.groups.items():
+        for child in group.children:
+            parents[child].append(name)
+    depth: dict[str, int] = {}
+
+    def depth_of(name: str) -> int:
+        found = depth.get(name)
+        if found is None:
+            found = depth[name] = (
+                0 if name == "all" else 1 + max((depth_of(p) for p in parents[name]), default=0)
+            )
+        return found
+
+    for name in draft.groups:
+        depth_of(name)
+    return GroupTree({k: tuple(v) for k, v in parents.items()}, depth)

@@ -1,0 +1,267 @@
+"""Load Ansible-compatible inventories into :class:`~deployer.model.inventory.Inventory`.
+
+Why Ansible's formats: operators already keep their control-plane hosts in Ansible
+inventories; reading those files as they are (YAML, INI, directories, ``group_vars/``,
+``host_vars/``, host ranges) means one source of truth and no translation step to get wrong.
+
+Every problem of every file is collected and raised together as one :class:`InventoryError`;
+warnings that do not stop the load are returned by :func:`load_inventory_with_warnings` and
+logged by :func:`load_inventory`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from deployer.errors import InputProblem, InventoryError
+from deployer.inventory.draft import Draft, Layer, layer_from
+from deployer.inventory.extra_vars import COMMAND_LINE, extra_var_layers
+from deployer.inventory.groups import GroupTree, build_tree, link_implicit_groups
+from deployer.inventory.hosts import HostBuilder
+from deployer.inventory.ini_inventory import read_ini_inventory
+from deployer.inventory.merge import Merged, merge_layers
+from deployer.inventory.sources import inventory_files, looks_like_yaml, vars_dir_of, vars_entities
+from deployer.inventory.yaml_inventory import read_yaml_inventory
+from deployer.inventory.yamlfile import load_yaml_file, load_yaml_text
+from deployer.model.host import Host
+from deployer.model.inventory import Inventory
+
+__all__ = ["load_inventory", "load_inventory_with_warnings"]
+
+_log = logging.getLogger(__name__)
+
+
+def _read_inventory_file(draft: Draft, path: Path, shown: str) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        draft.error(f"not UTF-8 text: {exc.reason}", file=shown)
+        return
+    except OSError as exc:
+        draft.error(f"cannot read the inventory file: {exc.strerror or exc}", file=shown)
+        return
+    if text.startswith("#!"):
+        draft.error(
+            "executable inventory scripts are not supported",
+            file=shown,
+            line=1,
+            hint="save the script's output ('ansible-inventory -i SCRIPT --list --yaml') "
+            "as a .yml file and use that",
+        )
+        return
+    if looks_like_yaml(path, text):
+        result = load_yaml_text(text, shown)
+        draft.problems.extend(result.problems)
+        if not any(not p.is_warning for p in result.problems):
+            read_yaml_inventory(draft, result.data, shown)
+    else:
+        read_ini_inventory(draft, text, shown)
+
+
+def _read_host_list(draft: Draft, text: str) -> None:
+    """Read ``-i 'cp1,cp2,'``: Ansible's comma-separated host list (hosts in ``ungrouped``)."""
+    for name in (n.strip() for n in text.split(",")):
+        if name:
+            draft.add_host(name, "ungrouped", COMMAND_LINE, None)
+
+
+def _vars_files(draft: Draft, folder: Path, shown: str, kind: str) -> list[tuple[str, Path, str]]:
+    """Return (entity, file, shown file) for one ``group_vars``/``host_vars`` folder."""
+    sub = folder / kind
+    if not sub.is_dir():
+        return []
+    prefix = kind if shown in ("", ".") else f"{shown.rstrip('/')}/{kind}"
+    try:
+        entities = vars_entities(sub)
+    except OSError as exc:
+        draft.error(f"cannot list: {exc.strerror or exc}", file=prefix)
+        return []
+    found: list[tuple[str, Path, str]] = []
+    for entity in entities:
+        known = entity.name in (draft.groups if kind == "group_vars" else draft.hosts)
+        where = f"{prefix}/{entity.chosen.name}"
+        if not known and kind == "group_vars":
+            draft.warn(
+                f"no group named {entity.name!r} in the inventory; this file is not used",
+                file=where,
+            )
+            continue
+        if not known:
+            hosts = ", ".join(list(draft.hosts)[:10]) or "none"
+            draft.error(
+                f"host_vars for host {entity.name!r}, which no inventory file declares",
+                file=where,
+                host=entity.name,
+                hint=f"add {entity.name} to the inventory or rename the file (hosts: {hosts})",
+            )
+            continue
+        for other in entity.shadowed:
+            winner = entity.chosen.name
+            draft.warn(
+                f"ignored: {kind}/{winner} is read instead (of name, name.yml, name.yaml and "
+                "name.json only the first found is read, as in Ansible)",
+                file=f"{prefix}/{other.name}",
+                hint="merge the two files into one",
+            )
+        for path in entity.files:
+            found.append((entity.name, path, f"{prefix}/{path.relative_to(sub).as_posix()}"))
+    return found
+
+
+def _read_vars_dir(draft: Draft, folder: Path, shown: str) -> None:
+    for kind in ("group_vars", "host_vars"):
+        for name, path, shown_file in _vars_files(draft, folder, shown, kind):
+            result = load_yaml_file(path, shown_file)
+            draft.problems.extend(result.problems)
+            data = result.data
+            if data is None:
+                continue
+            if not isinstance(data, Mapping):
+                draft.error(
+                    f"a {kind} file must be a mapping of variable: value, "
+                    f"got {type(data).__name__}",
+                    file=shown_file,
+                    line=1,
+                )
+                continue
+            if kind == "group_vars":
+                level = "all" if name == "all" else f"group:{name}"
+                draft.groups[name].files.append(
+                    layer_from(data, level=level, file=shown_file, problems=draft.problems)
+                )
+            else:
+                draft.hosts[name].files.append(
+                    layer_from(
+                        data, level="host", file=shown_file, problems=draft.problems, host=name
+                    )
+                )
+
+
+def _read_sources(draft: Draft, sources: Sequence[str | Path]) -> tuple[str, ...]:
+    if not sources:
+        draft.error("no inventory given", hint="pass -i FILE or -i DIRECTORY (it may repeat)")
+    shown_sources: list[str] = []
+    vars_dirs: dict[Path, str] = {}
+    for source in sources:
+        text = str(source)
+        shown_sources.append(text)
+        path = Path(text).expanduser()
+        if not path.exists():
+            if "," in text:
+                _read_host_list(draft, text)
+            else:
+                draft.error(
+                    f"inventory source not found: {text}",
+                    file=text,
+                    hint="check the -i path (a file, a directory, or 'host1,host2,')",
+                )
+            continue
+        try:
+            files = inventory_files(path, text)
+        except OSError as exc:
+            draft.error(f"cannot list the inventory directory: {exc.strerror or exc}", file=text)
+            continue
+        for file, shown in files:
+            _read_inventory_file(draft, file, shown)
+        folder = vars_dir_of(path)
+        shown_folder = text if path.is_dir() else str(Path(text).parent)
+        vars_dirs.setdefault(folder.resolve(), shown_folder)
+    link_implicit_groups(draft)
+    for folder, shown in vars_dirs.items():
+        _read_vars_dir(draft, folder, shown)
+    return tuple(shown_sources)
+
+
+def _priority(draft: Draft, name: str) -> int:
+    value: object = 1
+    for layer in draft.groups[name].inline:
+        value = layer.values.get("ansible_group_priority", value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def _build_hosts(draft: Draft, tree: GroupTree, extra: list[Layer]) -> list[Host]:
+    rank = {name: (tree.depth[name], _priority(draft, name), name) for name in draft.groups}
+    direct: dict[str, list[str]] = {name: [] for name in draft.hosts}
+    for group_name, group in draft.groups.items():
+        for host_name in group.hosts:
+            direct[host_name].append(group_name)
+    bases: dict[frozenset[str], Merged] = {}  # hosts in the same groups share the group merge
+    builder = HostBuilder(draft)
+    hosts: list[Host] = []
+    for name, host in draft.hosts.items():
+        groups = frozenset({"all"}).union(*(tree.ancestors(g) for g in direct[name]))
+        base = bases.get(groups)
+        if base is None:
+            layers = [
+                layer
+                for group_name in sorted(groups, key=rank.__getitem__)
+                for layer in (*draft.groups[group_name].inline, *draft.groups[group_name].files)
+            ]
+            base = bases[groups] = merge_layers(None, layers)
+        merged = merge_layers(base, (*host.inline, *host.files, *extra))
+        hosts.append(builder.host(name, groups, merged))
+    return hosts
+
+
+def _group_members(draft: Draft, hosts: Sequence[Host]) -> dict[str, tuple[str, ...]]:
+    order = ["all", *(name for name in draft.groups if name != "all")]
+    members: dict[str, list[str]] = {name: [] for name in order}
+    for host in hosts:
+        for group in host.groups:
+            members[group].append(host.name)
+    return {name: tuple(names) for name, names in members.items()}
+
+
+def _raise_if_errors(problems: list[InputProblem]) -> None:
+    if any(not p.is_warning for p in problems):
+        raise InventoryError(problems, hint="fix the problems above; nothing was touched")
+
+
+def load_inventory_with_warnings(
+    sources: Sequence[str | Path], extra_vars: Sequence[str] = ()
+) -> tuple[Inventory, tuple[InputProblem, ...]]:
+    """Load the inventory like :func:`load_inventory` and also return its warnings.
+
+    Warnings (duplicate YAML keys, clear-text passwords, ignored files) do not stop the load;
+    the command line shows them before it acts.
+
+    Raises:
+        InventoryError: with every problem found in every source (warnings included).
+    """
+    draft = Draft()
+    shown = _read_sources(draft, sources)
+    extra, extra_problems = extra_var_layers(extra_vars)
+    draft.problems.extend(extra_problems)
+    tree = build_tree(draft)  # None after a cycle, recorded in draft.problems
+    if not draft.hosts and not any(not p.is_warning for p in draft.problems):
+        draft.error(
+            "the inventory has no hosts",
+            file=", ".join(shown) or None,
+            hint="list the control-plane nodes under 'all: {children: {control_plane: "
+            "{hosts: {cp1: ...}}}}' (YAML) or a [control_plane] section (INI)",
+        )
+    _raise_if_errors(draft.problems)
+    if tree is None:  # unreachable: a cycle is an error, raised just above
+        raise InventoryError(draft.problems)
+    hosts = _build_hosts(draft, tree, extra)
+    _raise_if_errors(draft.problems)
+    inventory = Inventory(hosts=tuple(hosts), groups=_group_members(draft, hosts), sources=shown)
+    return inventory, tuple(draft.problems)
+
+
+def load_inventory(sources: Sequence[str | Path], extra_vars: Sequence[str] = ()) -> Inventory:
+    """Load hosts, groups and merged variables from Ansible-style inventory sources.
+
+    ``sources`` are ``-i`` arguments in order (files, directories, or ``host1,host2,``);
+    later ones add hosts and variables. ``extra_vars`` are ``-e`` arguments (highest
+    precedence). Warnings are logged on this module's logger.
+
+    Raises:
+        InventoryError: with every problem of every source, never only the first.
+    """
+    inventory, warnings = load_inventory_with_warnings(sources, extra_vars)
+    for warning in warnings:
+        _log.warning("%s", warning)
+    return inventory
