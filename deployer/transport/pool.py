@@ -1,0 +1,174 @@
+"""Connect to many hosts at once, one connection each, and run read-only work in parallel.
+
+Why: observing N hosts one after the other costs N handshakes end to end; in parallel it costs
+about one. An unreachable host is a *result* here (the planner marks it ``unreachable``), not
+an exception that would hide the other hosts' state. Changes never go through
+:func:`run_parallel`: the applier works one host at a time (DESIGN.md rule 6).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from deployer.errors import DeployerError, InputProblem, InventoryError, UnreachableError
+from deployer.model.host import Host
+from deployer.transport.base import Transport
+from deployer.transport.local import LocalTransport
+from deployer.transport.options import SshOptions
+from deployer.transport.ssh import SshTransport
+
+__all__ = [
+    "MAX_FORKS",
+    "Connections",
+    "connect_host",
+    "ParallelResults",
+    "default_forks",
+    "open_transports",
+    "run_parallel",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Upper bound on parallel connections when ``--forks`` is not given.
+MAX_FORKS = 32
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_forks(host_count: int, forks: int | None = None) -> int:
+    """Return the worker count: ``forks`` if given, else every host, capped at :data:`MAX_FORKS`.
+
+    Raises:
+        ValueError: ``forks`` is below 1.
+    """
+    if forks is not None:
+        if forks < 1:
+            raise ValueError("forks must be at least 1")
+        return forks
+    return max(1, min(host_count, MAX_FORKS))
+
+
+@dataclass(frozen=True, slots=True)
+class Connections:
+    """Open transports by host name, and the hosts that could not be reached."""
+
+    #: Host name -> open transport, in the order the hosts were given.
+    transports: Mapping[str, Transport] = field(default_factory=dict)
+    #: Host name -> why it is unreachable (exit code 5 material for the report).
+    unreachable: Mapping[str, UnreachableError] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelResults(Generic[R]):
+    """What :func:`run_parallel` produced per host: a value or a deployer error."""
+
+    values: Mapping[str, R] = field(default_factory=dict)
+    errors: Mapping[str, DeployerError] = field(default_factory=dict)
+
+
+def connect_host(
+    host: Host, options: SshOptions, *, known_hosts_lock: threading.Lock | None = None
+) -> Transport:
+    """Open the transport a host asks for: ``transport: local`` or SSH (the default).
+
+    Raises:
+        InventoryError: the host's connection variables are invalid.
+        UnreachableError: SSH set-up failed (host key included).
+    """
+    if host.transport == "local":
+        return LocalTransport(host, Path("/"))
+    if host.transport != "ssh":
+        raise InventoryError(
+            [
+                InputProblem(
+                    f"unknown transport {host.transport!r}",
+                    host=host.name,
+                    hint="use ssh (the default) or local",
+                )
+            ]
+        )
+    transport = SshTransport(host, options, known_hosts_lock=known_hosts_lock)
+    transport.open()
+    return transport
+
+
+@contextmanager
+def open_transports(
+    hosts: Sequence[Host],
+    options: SshOptions,
+    *,
+    forks: int | None = None,
+    connect: Callable[[Host], Transport] | None = None,
+) -> Iterator[Connections]:
+    """Connect to every host in parallel; close every connection on exit.
+
+    ``connect`` replaces :func:`connect_host` (tests pass fakes). Errors other than
+    :class:`UnreachableError` (an invalid inventory, a bug) close what was opened and propagate.
+
+    Raises:
+        InventoryError: a host's connection variables are invalid.
+    """
+    lock = threading.Lock()
+    opener = connect or (lambda h: connect_host(h, options, known_hosts_lock=lock))
+    opened: dict[str, Transport] = {}
+    unreachable: dict[str, UnreachableError] = {}
+    try:
+        with ThreadPoolExecutor(
+            max_workers=default_forks(len(hosts), forks), thread_name_prefix="deployer-connect"
+        ) as pool:
+            futures = [(h, pool.submit(opener, h)) for h in hosts]
+            failure: BaseException | None = None
+            for host, future in futures:
+                try:
+                    opened[host.name] = future.result()
+                except UnreachableError as err:
+                    _log.debug("[%s] unreachable: %s", host.name, err.message)
+                    unreachable[host.name] = err
+                except BaseException as err:  # keep collecting so every opened one is closed
+                    failure = failure or err
+            if failure is not None:
+                raise failure
+        yield Connections(transports=dict(opened), unreachable=unreachable)
+    finally:
+        for transport in opened.values():
+            transport.close()
+
+
+def run_parallel(
+    transports: Mapping[str, T],
+    fn: Callable[[T], R],
+    *,
+    forks: int | None = None,
+) -> ParallelResults[R]:
+    """Call ``fn`` on every transport in parallel (read-only work only) and collect results.
+
+    A :class:`DeployerError` from one host is that host's result; any other exception is a
+    bug and propagates once every call has finished.
+    """
+    values: dict[str, R] = {}
+    errors: dict[str, DeployerError] = {}
+    if not transports:
+        return ParallelResults(values, errors)
+    with ThreadPoolExecutor(
+        max_workers=default_forks(len(transports), forks), thread_name_prefix="deployer-read"
+    ) as pool:
+        futures = {name: pool.submit(fn, t) for name, t in transports.items()}
+        failure: BaseException | None = None
+        for name, future in futures.items():
+            try:
+                values[name] = future.result()
+            except DeployerError as err:
+                errors[name] = err
+            except BaseException as err:
+                failure = failure or err
+    if failure is not None:
+        raise failure
+    return ParallelResults(values, errors)
