@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import logging
+
 import click
 
 __all__ = ["common_inventory_options", "limit_option", "output_options"]
@@ -48,12 +50,25 @@ def limit_option(func: F) -> F:
     )(func)
 
 
+def _configure_logging(ctx: click.Context, param: click.Parameter, verbose: int) -> int:
+    """-v: deployer's info; -vv: debug; -vvv: paramiko's own debug too (noisy, for bugs)."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    # paramiko logs tracebacks at ERROR for refused banners; our errors already say it.
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose >= 3 else logging.CRITICAL)
+    return verbose
+
+
 def output_options(func: F) -> F:
     """``-v`` and ``--no-color``."""
     func = click.option(
         "--no-color", is_flag=True, default=False, help="Plain output, no colours."
     )(func)
     func = click.option(
-        "-v", "--verbose", count=True, help="More detail: -v, -vv, -vvv (diagnostic logging)."
+        "-v",
+        "--verbose",
+        count=True,
+        callback=_configure_logging,
+        help="More detail: -v, -vv, -vvv (diagnostic logging).",
     )(func)
     return func
