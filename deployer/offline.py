@@ -1,0 +1,96 @@
+"""From inventory files to validated, rendered manifests: the offline half of every command.
+
+Why one function: ``validate``, ``render``, ``plan``, ``apply`` and ``converge`` must refuse the
+same bad input with the same messages before any host is touched, so they all start here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from deployer.desired import DesiredState, desired_state
+from deployer.errors import InputError, InputProblem
+from deployer.inventory import load_inventory_with_warnings, select_hosts
+from deployer.model.inventory import Inventory
+from deployer.model.manifest import Manifest
+from deployer.render import check_manifest, render_manifest
+from deployer.schema.validate import validate_flags
+
+__all__ = ["Prepared", "prepare"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The selected hosts with their desired state and rendered manifest, all checked."""
+
+    inventory: Inventory
+    states: tuple[DesiredState, ...]
+    #: host name -> rendered manifest.
+    manifests: Mapping[str, Manifest]
+    #: Problems that do not stop the run (deprecated flags ...), shown to the operator.
+    warnings: tuple[InputProblem, ...]
+
+
+def _template_dirs(sources: Sequence[str | Path]) -> tuple[Path, ...]:
+    """Folders a relative ``manifest_template`` is looked up in: each inventory's own folder."""
+    dirs: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        folder = path if path.is_dir() else path.parent
+        if folder not in dirs:
+            dirs.append(folder)
+    return tuple(dirs)
+
+
+def prepare(
+    sources: Sequence[str | Path],
+    *,
+    extra_vars: Sequence[str] = (),
+    limit: str | None = None,
+    file_digests: Mapping[str, Mapping[str, str]] | None = None,
+) -> Prepared:
+    """Load, select, validate and render; raise with every problem of every host.
+
+    ``file_digests`` (host -> path -> sha256) feeds the optional checksum annotation, which needs
+    the referenced files' digests from the hosts; offline commands leave it out.
+
+    Raises:
+        InputError: any problem in the inventory, the flags or the template (exit 6).
+    """
+    loaded, inventory_warnings = load_inventory_with_warnings(sources, extra_vars)
+    inventory = select_hosts(loaded, limit)
+    problems: list[InputProblem] = list(inventory_warnings)
+    states: list[DesiredState] = []
+    manifests: dict[str, Manifest] = {}
+    template_dirs = _template_dirs(sources)
+    for host in inventory.hosts:
+        state, host_problems = desired_state(host)
+        problems.extend(host_problems)
+        problems.extend(
+            validate_flags(
+                state.flags, state.kubernetes_minor, host=host.name, origins=state.flag_origins
+            )
+        )
+        states.append(state)
+        if any(not p.is_warning for p in host_problems):
+            continue
+        try:
+            digests = (file_digests or {}).get(host.name)
+            manifest = render_manifest(state, template_dirs=template_dirs, file_digests=digests)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        problems.extend(check_manifest(state, manifest))
+        manifests[host.name] = manifest
+    errors = [p for p in problems if not p.is_warning]
+    if errors:
+        raise InputError(problems)
+    return Prepared(
+        inventory=inventory,
+        states=tuple(states),
+        manifests=MappingProxyType(manifests),
+        warnings=tuple(p for p in problems if p.is_warning),
+    )
