@@ -1,0 +1,1 @@
+"""Packaged flag schemas, one ``<minor>.json`` per kube-apiserver version (generated)."""

@@ -1,0 +1,170 @@
+"""Feature gates and ``--emulated-version``: effective gate values and the pre-run checks.
+
+Why separate: from 1.31 the gates are applied in cobra's ``PersistentPreRunE`` (after logging
+starts, before ``RunE``), so their errors are logged as ``"command failed"`` and stop the
+binary before any other startup check; up to 1.30 pflag itself parsed them (a parse error).
+Several startup checks also depend on gate values (``StructuredAuthenticationConfiguration``,
+``MultiCIDRServiceAllocator`` ...).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from deployer.schema.gostrconv import GoValueError, go_quote, go_trim_space, parse_bool
+from deployer.schema.loader import load_flag_schema, supported_versions
+from deployer.schema.model import FlagSchema
+from deployer.schema.parsed import ParsedFlags
+
+__all__ = ["GateValues", "gate_values", "prerun_error"]
+
+#: kube-apiserver registers exactly one component with the globals registry (1.31+).
+_COMPONENT = "kube"
+
+#: Defaults of gates the reference does not list (GA/deprecated ones, or versions other than
+#: 1.31) but that startup checks read: (gate, first minor, default from that minor on).
+#: Sources: Kubernetes release notes (DisableCloudProviders beta/on in 1.29, locked in 1.31;
+#: Structured{Authentication,Authorization}Configuration alpha in 1.29, beta in 1.30;
+#: AuthorizeWithSelectors and AuthorizeNodeWithSelectors beta/on in 1.32).
+_UNLISTED_DEFAULTS: tuple[tuple[str, int, bool], ...] = (
+    ("DisableCloudProviders", 28, False),
+    ("DisableCloudProviders", 29, True),
+    ("DisableKubeletCloudCredentialProviders", 28, False),
+    ("DisableKubeletCloudCredentialProviders", 29, True),
+    ("StructuredAuthenticationConfiguration", 28, False),
+    ("StructuredAuthenticationConfiguration", 30, True),
+    ("StructuredAuthorizationConfiguration", 28, False),
+    ("StructuredAuthorizationConfiguration", 30, True),
+    ("AuthorizeWithSelectors", 32, True),
+    ("AuthorizeNodeWithSelectors", 32, True),
+    ("LoggingBetaOptions", 28, True),
+    ("LoggingAlphaOptions", 28, False),
+)
+
+
+@functools.cache
+def _nearest_listed(minor_number: int) -> FlagSchema | None:
+    """The packaged version with a gate list nearest to ``minor_number`` (pure package data)."""
+    listed = [load_flag_schema(v) for v in supported_versions()]
+    listed = [s for s in listed if s.feature_gates]
+    if not listed:
+        return None
+    return min(listed, key=lambda s: abs(s.minor_number - minor_number))
+
+
+def _default(schema: FlagSchema, gate: str) -> bool:
+    """The version's listed default, else the table above, else the nearest listed version."""
+    if gate in schema.feature_gates:
+        return schema.feature_gates[gate].default
+    value: bool | None = None
+    for name, since, default in _UNLISTED_DEFAULTS:
+        if name == gate and schema.minor_number >= since:
+            value = default
+    if value is not None:
+        return value
+    listed = _nearest_listed(schema.minor_number)
+    if listed is not None and gate in listed.feature_gates:
+        return listed.feature_gates[gate].default
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class GateValues:
+    """The gates set on the command line, over each version's defaults."""
+
+    schema: FlagSchema
+    #: Gate -> value as given (only gates that parsed cleanly).
+    explicit: Mapping[str, bool]
+
+    def enabled(self, gate: str) -> bool:
+        """Return whether ``gate`` is on for this command line."""
+        if gate in self.explicit:
+            return self.explicit[gate]
+        return _default(self.schema, gate)
+
+
+def _parse_gate_items(items: tuple[str, ...]) -> tuple[dict[str, bool], str | None]:
+    """featureGate.Set over joined items: the values, or the first error."""
+    out: dict[str, bool] = {}
+    for item in ",".join(items).split(","):
+        if not item:
+            continue
+        key, eq, value = item.partition("=")
+        key = go_trim_space(key)
+        if not eq:
+            return out, f"missing bool value for {key}"
+        value = go_trim_space(value)
+        try:
+            out[key] = parse_bool(value)
+        except GoValueError as err:
+            return out, f"invalid value of {key}={value}, err: {err}"
+    return out, None
+
+
+def _kube_gates(parsed: ParsedFlags) -> tuple[dict[str, bool], str | None]:
+    raw = parsed.mapping("feature-gates")
+    if not raw or any(isinstance(v, bool) for v in raw.values()):
+        # Up to 1.30 pflag's mapStringBool already parsed and checked them.
+        return {str(k): v for k, v in raw.items() if isinstance(v, bool)}, None
+    groups = {str(k): tuple(str(x) for x in v) for k, v in raw.items() if isinstance(v, tuple)}
+    if "" in groups and _COMPONENT in groups:
+        return {}, (
+            "set kube feature gates with default empty prefix or kube: prefix consistently, "
+            "do not mix use"
+        )
+    for component in groups:
+        if component not in ("", _COMPONENT):
+            return {}, f"component not registered: {component}"
+    return _parse_gate_items(groups.get("", groups.get(_COMPONENT, ())))
+
+
+def gate_values(parsed: ParsedFlags, schema: FlagSchema) -> GateValues:
+    """Return the effective feature gates of a parsed command line."""
+    explicit, _ = _kube_gates(parsed)
+    return GateValues(schema=schema, explicit=MappingProxyType(explicit))
+
+
+def _emulated_version_error(parsed: ParsedFlags) -> str | None:
+    seen: dict[str, str] = {}
+    for item in parsed.strings("emulated-version"):
+        component, text = _COMPONENT, item  # Go trims only around '='-separated parts
+        if "=" in item:
+            key, _, value = item.partition("=")
+            component, text = go_trim_space(key), go_trim_space(value)
+        parts = text.removeprefix("v").split(".")
+        if not 2 <= len(parts) <= 3 or not all(p.isdigit() and p.isascii() for p in parts):
+            return f"could not parse {go_quote(text)} as version"
+        if len(parts) == 3 and int(parts[2]) != 0:
+            return f"patch version not allowed, got: {component}={text.removeprefix('v')}"
+        shown = ".".join(parts)
+        if component in seen:
+            return f"duplicate version flag, {component}={seen[component]} and {component}={shown}"
+        seen[component] = shown
+    for component in seen:
+        if component != _COMPONENT:
+            return f"component not registered: {component}"
+    return None
+
+
+def prerun_error(parsed: ParsedFlags, schema: FlagSchema) -> str | None:
+    """Return the error ``ComponentGlobalsRegistry.Set()`` would return (1.31+), if any.
+
+    Unknown gate names are not reported: the reference lists only non-GA gates, so a name
+    missing from the list may still be valid (the validator warns instead).
+    """
+    if schema.minor_number < 31:
+        return None
+    error = _emulated_version_error(parsed)
+    if error:
+        return error
+    gates, error = _kube_gates(parsed)
+    if error:
+        return error
+    if schema.feature_gates_complete:
+        for gate in gates:
+            if gate not in schema.feature_gates:
+                return f"unrecognized feature gate: {gate}"
+    return None
