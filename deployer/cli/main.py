@@ -30,7 +30,7 @@ _CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width":
 @click.group(context_settings=_CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="deployer")
 def cli() -> None:
-    r"""Keep the kube-apiserver of Kubernetes control planes as the inventory declares it.
+    """Keep the kube-apiserver of Kubernetes control planes as the inventory declares it.
 
     \b
     Offline:   validate, render, inventory show

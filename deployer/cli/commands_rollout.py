@@ -1,0 +1,588 @@
+"""``plan``, ``apply``, ``verify`` and ``converge``: the commands that talk to hosts."""
+
+from __future__ import annotations
+
+import getpass
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import click
+from rich.console import Console
+
+from deployer.cli.options import common_inventory_options, limit_option, output_options
+from deployer.cli.output import ConsoleReporter, make_console, print_plan, print_recap
+from deployer.engine.applier import ApplyOptions, StopSignal, apply_plan, degraded_hosts
+from deployer.engine.events import SystemClock
+from deployer.engine.observer import build_plan, new_run_id
+from deployer.engine.outcome import exit_code_for_run
+from deployer.errors import DeployerError, ExitCode, InputError
+from deployer.locks import LocalRunLock, default_local_lock_path
+from deployer.model.plan import Plan
+from deployer.model.report import HostReport, Outcome, RunReport
+from deployer.offline import Prepared, prepare
+from deployer.phases.context import HostContext
+from deployer.phases.verify import VerifyFailed, verify_host
+from deployer.report.history import append_history, entry_from_report
+from deployer.report.json_report import write_json_report
+from deployer.report.metrics import write_metrics
+from deployer.transport.base import Transport
+from deployer.transport.options import SshOptions
+from deployer.transport.pool import default_forks, open_transports
+
+__all__ = ["register"]
+
+
+def _ssh_options(func: Callable[..., object]) -> Callable[..., object]:
+    func = click.option(
+        "-f",
+        "--forks",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Parallel connections for read-only work (default: every host, at most 32).",
+    )(func)
+    func = click.option(
+        "--accept-new-host-keys",
+        is_flag=True,
+        default=False,
+        help="Trust and record UNKNOWN host keys (never a changed one). Off by default.",
+    )(func)
+    return func
+
+
+def _json_option(func: Callable[..., object]) -> Callable[..., object]:
+    return click.option(
+        "--json",
+        "json_path",
+        metavar="FILE",
+        default=None,
+        help="Write the JSON report (schema in deployer/report/report.schema.json); - = stdout.",
+    )(func)
+
+
+@dataclass
+class _Run:
+    """One command's run: what it needs to report at the end."""
+
+    command: str
+    run_id: str
+    started_at: float
+    console: Console
+    reporter: ConsoleReporter
+
+
+@contextmanager
+def _connected(
+    prepared: Prepared, *, forks: int | None, accept_new: bool
+) -> Iterator[dict[str, Transport | DeployerError]]:
+    options = SshOptions(accept_new_host_keys=accept_new)
+    with open_transports(
+        prepared.inventory.hosts, options, forks=default_forks(len(prepared.states), forks)
+    ) as connections:
+        merged: dict[str, Transport | DeployerError] = dict(connections.transports)
+        merged.update(connections.unreachable)
+        yield merged
+
+
+def _finish(
+    run: _Run,
+    reports: tuple[HostReport, ...],
+    code: ExitCode,
+    *,
+    json_path: str | None,
+    metrics_path: str | None = None,
+    inventories: Sequence[str] = (),
+) -> int:
+    report = RunReport(
+        run_id=run.run_id,
+        command=run.command,
+        started_at=run.started_at,
+        finished_at=time.time(),
+        hosts=reports,
+        exit_code=int(code),
+    )
+    if json_path:
+        write_json_report(report, json_path)
+    if metrics_path:
+        write_metrics(report, Path(metrics_path))
+    if run.command in ("apply", "converge"):
+        try:
+            append_history(entry_from_report(report, inventories=inventories))
+        except OSError as exc:
+            run.console.print(f"[yellow]warning:[/] run history not written: {exc}")
+    return int(code)
+
+
+def _start(command: str, no_color: bool, verbose: int, *, to_stderr: bool = False) -> _Run:
+    console = make_console(no_color=no_color, stderr=to_stderr)
+    return _Run(
+        command=command,
+        run_id=new_run_id(),
+        started_at=time.time(),
+        console=console,
+        reporter=ConsoleReporter(console, verbose=verbose),
+    )
+
+
+def _plan_reports(plan: Plan) -> tuple[HostReport, ...]:
+    reports = []
+    for host_plan in plan.hosts:
+        if host_plan.unreachable:
+            outcome = Outcome.UNREACHABLE
+            error: DeployerError | None = DeployerError(host_plan.unreachable)
+        else:
+            outcome = Outcome.PENDING if host_plan.needs_change else Outcome.UNCHANGED
+            error = None
+        details: list[tuple[str, object]] = [("kind", host_plan.kind.value)]
+        if host_plan.flag_changes:
+            details.append(("flag_changes", [str(c) for c in host_plan.flag_changes]))
+        if host_plan.notes:
+            details.append(("notes", list(host_plan.notes)))
+        details.append(
+            ("drift", {"detected": host_plan.needs_change, "kind": host_plan.kind.value})
+        )
+        if host_plan.is_ready is not None:
+            details.append(("ready", {"ok": host_plan.is_ready, "detail": host_plan.ready_detail}))
+        reports.append(
+            HostReport(
+                host_plan.name, outcome, diff=host_plan.diff, error=error, details=tuple(details)
+            )
+        )
+    return tuple(reports)
+
+
+def _observe(
+    run: _Run,
+    prepared: Prepared,
+    transports: dict[str, Transport | DeployerError],
+    forks: int | None,
+) -> Plan:
+    return build_plan(
+        prepared.states,
+        prepared.manifests,
+        transports,
+        forks=default_forks(len(prepared.states), forks),
+        run_id=run.run_id,
+    )
+
+
+@click.command()
+@common_inventory_options
+@limit_option
+@_ssh_options
+@click.option("--diff", "show_diff", is_flag=True, help="Show the unified diff of each manifest.")
+@_json_option
+@output_options
+def plan(
+    inventories: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+    limit: str | None,
+    forks: int | None,
+    accept_new_host_keys: bool,
+    show_diff: bool,
+    json_path: str | None,
+    verbose: int,
+    no_color: bool,
+) -> int:
+    """Show what apply would change on each host; change nothing.
+
+    Reads, in parallel, each host's live manifest, the running kube-apiserver container
+    (crictl), stray files in the manifests folder and /readyz. Exit 0 in sync, 2 changes
+    pending, 5 a host unreachable, 6 invalid input.
+    """
+    run = _start("plan", no_color, verbose, to_stderr=json_path == "-")
+    prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+    with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
+        the_plan = _observe(run, prepared, transports, forks)
+    print_plan(run.console, the_plan, show_diff=show_diff)
+    reports = _plan_reports(the_plan)
+    return _finish(run, reports, exit_code_for_run(reports), json_path=json_path)
+
+
+def _install_interrupt(stop: StopSignal, console: Console) -> Callable[[], None]:
+    """First Ctrl-C: finish or roll back the current host, then stop. Second: abort now."""
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.requested:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        stop.request()
+        console.print(
+            "[yellow]stopping after the current host (it is finished or rolled back); "
+            "press Ctrl-C again to abort at once[/]"
+        )
+
+    signal.signal(signal.SIGINT, handler)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return restore
+
+
+def _rollout(
+    run: _Run,
+    *,
+    inventories: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+    limit: str | None,
+    forks: int | None,
+    accept_new: bool,
+    serial: int | None,
+    check: bool,
+    show_diff: bool,
+    yes: bool,
+    force: bool,
+    json_path: str | None,
+    metrics_path: str | None,
+    lock_path: str | None,
+    max_hosts: int | None = None,
+) -> int:
+    prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+    lock = LocalRunLock.acquire(
+        Path(lock_path) if lock_path else default_local_lock_path(),
+        run_id=run.run_id,
+        command=run.command,
+    )
+    with lock, _connected(prepared, forks=forks, accept_new=accept_new) as transports:
+        the_plan = _observe(run, prepared, transports, forks)
+        print_plan(run.console, the_plan, show_diff=show_diff)
+        if check:
+            reports = _plan_reports(the_plan)
+            return _finish(
+                run,
+                reports,
+                exit_code_for_run(reports),
+                json_path=json_path,
+                metrics_path=metrics_path,
+                inventories=inventories,
+            )
+        if not the_plan.pending:
+            reports = _plan_reports(the_plan)
+            run.console.print("nothing to change")
+            return _finish(
+                run,
+                reports,
+                exit_code_for_run(reports),
+                json_path=json_path,
+                metrics_path=metrics_path,
+                inventories=inventories,
+            )
+        if max_hosts is not None and len(the_plan.pending) > max_hosts:
+            raise InputError(
+                f"{len(the_plan.pending)} hosts need a change, more than --max-hosts {max_hosts};"
+                " nothing was touched",
+                hint="review with `deployer plan --diff`, then apply by hand or raise --max-hosts",
+            )
+        degraded = degraded_hosts(the_plan)
+        if degraded and not force:
+            names = ", ".join(
+                f"{p.name} ({p.unreachable or p.ready_detail or 'no running apiserver'})"
+                for p in degraded
+            )
+            run.console.print(
+                f"[red]refusing to start: the control plane is already degraded: {names}[/]\n"
+                "  hint: fix those hosts first, or pass --force to go on anyway"
+            )
+            reports = tuple(
+                HostReport(
+                    r.host,
+                    Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
+                    diff=r.diff,
+                    error=r.error,
+                    details=r.details,
+                )
+                for r in _plan_reports(the_plan)
+            )
+            code = (
+                ExitCode.UNREACHABLE
+                if any(p.unreachable for p in degraded)
+                else ExitCode.ROLLED_BACK
+            )
+            return _finish(
+                run,
+                reports,
+                code,
+                json_path=json_path,
+                metrics_path=metrics_path,
+                inventories=inventories,
+            )
+        if not yes:
+            if not sys.stdin.isatty():
+                raise InputError(
+                    "apply needs a confirmation and standard input is not a terminal",
+                    hint="pass --yes to apply without asking (converge never asks)",
+                )
+            click.confirm(f"apply to {len(the_plan.pending)} host(s), one at a time?", abort=True)
+        host_serial = serial or min(s.serial for s in prepared.states)
+        ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
+        stop = StopSignal()
+        restore = _install_interrupt(stop, run.console)
+        try:
+            reports = apply_plan(
+                the_plan,
+                ready,
+                clock=SystemClock(),
+                reporter=run.reporter,
+                options=ApplyOptions(
+                    serial=host_serial,
+                    force=force,
+                    command=run.command,
+                    record={
+                        "user": getpass.getuser(),
+                        "workstation": socket.gethostname(),
+                        "inventories": list(inventories),
+                    },
+                ),
+                stop=stop,
+            )
+        except KeyboardInterrupt:
+            states = ", ".join(f"{h} in {p} ({k})" for h, (p, k) in run.reporter.last.items())
+            run.console.print(f"[bold red]aborted[/]: hosts were left as follows: {states}")
+            raise
+        finally:
+            restore()
+    print_recap(run.console, reports)
+    return _finish(
+        run,
+        reports,
+        exit_code_for_run(reports),
+        json_path=json_path,
+        metrics_path=metrics_path,
+        inventories=inventories,
+    )
+
+
+@click.command()
+@common_inventory_options
+@limit_option
+@_ssh_options
+@click.option(
+    "--serial",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Hosts changed at once (default 1, or the inventory's `serial`).",
+)
+@click.option("--check", is_flag=True, help="Plan only, with apply's output; exit 2 if changes.")
+@click.option("--diff", "show_diff", is_flag=True, help="Show the unified diff of each manifest.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--force", is_flag=True, help="Start although some hosts are not ready or have stray files."
+)
+@click.option(
+    "--lock",
+    "lock_path",
+    metavar="FILE",
+    default=None,
+    help="Local run lock file (default: $XDG_RUNTIME_DIR/deployer.lock).",
+)
+@_json_option
+@output_options
+def apply(
+    inventories: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+    limit: str | None,
+    forks: int | None,
+    accept_new_host_keys: bool,
+    serial: int | None,
+    check: bool,
+    show_diff: bool,
+    yes: bool,
+    force: bool,
+    lock_path: str | None,
+    json_path: str | None,
+    verbose: int,
+    no_color: bool,
+) -> int:
+    """Roll the rendered manifests out, one control-plane host at a time.
+
+    \b
+    Per host: preflight (plan still current, referenced files exist, kubelet runs, lock),
+    backup (outside the manifests folder), atomic push, wait for kubelet to restart the pod,
+    verify (/readyz, /livez, /healthz, /version, componentstatuses, running args, soak).
+    On failure the host is rolled back and verified, the rest skipped: exit 3
+    (4 if the rollback failed, with the commands to recover by hand).
+    """
+    run = _start("apply", no_color, verbose, to_stderr=json_path == "-")
+    return _rollout(
+        run,
+        inventories=inventories,
+        extra_vars=extra_vars,
+        limit=limit,
+        forks=forks,
+        accept_new=accept_new_host_keys,
+        serial=serial,
+        check=check,
+        show_diff=show_diff,
+        yes=yes,
+        force=force,
+        json_path=json_path,
+        metrics_path=None,
+        lock_path=lock_path,
+    )
+
+
+@click.command()
+@common_inventory_options
+@limit_option
+@_ssh_options
+@click.option("--check", is_flag=True, help="Report drift only (exit 2 when any), change nothing.")
+@click.option(
+    "--metrics",
+    "metrics_path",
+    metavar="FILE",
+    default=None,
+    help="Write Prometheus text format for node_exporter's textfile collector.",
+)
+@click.option(
+    "--lock",
+    "lock_path",
+    metavar="FILE",
+    default=None,
+    help="Local run lock file (default: $XDG_RUNTIME_DIR/deployer.lock).",
+)
+@click.option(
+    "--max-hosts",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Refuse to change more hosts than this in one run (a safety valve).",
+)
+@click.option("--diff", "show_diff", is_flag=True, help="Show the unified diff of each manifest.")
+@_json_option
+@output_options
+def converge(
+    inventories: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+    limit: str | None,
+    forks: int | None,
+    accept_new_host_keys: bool,
+    check: bool,
+    metrics_path: str | None,
+    lock_path: str | None,
+    max_hosts: int | None,
+    show_diff: bool,
+    json_path: str | None,
+    verbose: int,
+    no_color: bool,
+) -> int:
+    """Unattended apply for schedules (systemd timer, cron): never asks, never forces.
+
+    Same safety rules as apply. One run at a time on this workstation (local lock, exit 7)
+    and per host (remote lock). Writes the JSON report, the metrics file and the run history.
+    """
+    run = _start("converge", no_color, verbose, to_stderr=json_path == "-")
+    return _rollout(
+        run,
+        inventories=inventories,
+        extra_vars=extra_vars,
+        limit=limit,
+        forks=forks,
+        accept_new=accept_new_host_keys,
+        serial=None,
+        check=check,
+        show_diff=show_diff,
+        yes=True,
+        force=False,
+        json_path=json_path,
+        metrics_path=metrics_path,
+        lock_path=lock_path,
+        max_hosts=max_hosts,
+    )
+
+
+@click.command()
+@common_inventory_options
+@limit_option
+@_ssh_options
+@click.option(
+    "--soak",
+    "soak_s",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to watch each container for restarts.",
+)
+@_json_option
+@output_options
+def verify(
+    inventories: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+    limit: str | None,
+    forks: int | None,
+    accept_new_host_keys: bool,
+    soak_s: float,
+    json_path: str | None,
+    verbose: int,
+    no_color: bool,
+) -> int:
+    """Verify every selected host's running apiserver, changing nothing.
+
+    /readyz, /livez, /healthz, /version (matches the image tag), componentstatuses read from
+    that host, and the running container's args equal to the rendered manifest.
+    """
+    run = _start("verify", no_color, verbose, to_stderr=json_path == "-")
+    prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+    reports: list[HostReport] = []
+    with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
+        from deployer.transport.pool import run_parallel
+
+        ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
+        states = {s.host.name: s for s in prepared.states}
+
+        def check(transport: Transport) -> HostReport:
+            state = states[transport.host.name]
+            ctx = HostContext(state, transport, SystemClock(), run.reporter, run.run_id)
+            try:
+                result = verify_host(
+                    ctx,
+                    manifest=prepared.manifests[state.host.name].content,
+                    container_id=None,
+                    soak_s=soak_s,
+                )
+            except VerifyFailed as exc:
+                checks = [
+                    {"check": c.name, "ok": c.ok, "detail": c.detail} for c in exc.report.checks
+                ]
+                return HostReport(
+                    state.host.name, Outcome.FAILED, error=exc, details=(("verify", checks),)
+                )
+            checks = [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in result.checks]
+            return HostReport(state.host.name, Outcome.UNCHANGED, details=(("verify", checks),))
+
+        results = run_parallel(ready, check, forks=forks)
+        for state in prepared.states:
+            name = state.host.name
+            if name in results.values:
+                reports.append(results.values[name])
+            elif name in results.errors:
+                reports.append(HostReport(name, Outcome.FAILED, error=results.errors[name]))
+            else:
+                error = transports[name]
+                reports.append(
+                    HostReport(
+                        name,
+                        Outcome.UNREACHABLE,
+                        error=error if isinstance(error, DeployerError) else None,
+                    )
+                )
+    print_recap(run.console, tuple(reports))
+    final = tuple(reports)
+    code = ExitCode.OK
+    if any(r.outcome is Outcome.FAILED for r in final):
+        code = ExitCode.ROLLED_BACK
+    elif any(r.outcome is Outcome.UNREACHABLE for r in final):
+        code = ExitCode.UNREACHABLE
+    return _finish(run, final, code, json_path=json_path)
+
+
+def register(group: click.Group) -> None:
+    """Attach the host commands to the top-level group."""
+    for command in (plan, apply, verify, converge):
+        group.add_command(command)
