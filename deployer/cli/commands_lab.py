@@ -51,7 +51,7 @@ def _print_status(status: LabStatus) -> None:
 
 @click.group("lab")
 def lab() -> None:
-    r"""Simulated control-plane nodes on loopback, to try deployer and to test it.
+    """Simulated control-plane nodes on loopback, to try deployer and to test it.
 
     \b
     Each node lab-cp<i> (127.0.10.<i>) has a real OpenSSH sshd on port 2222, etcd, a kubelet
@@ -119,7 +119,7 @@ def up(
 ) -> None:
     """Create the lab, start every node and wait until each apiserver is ready.
 
-    Running it on a lab that is up only reports its status.
+    Running it on a lab that is up only reports its status (exit 5 if a node is not ready).
     """
     options = LabOptions(
         root=lab_dir,
@@ -137,6 +137,13 @@ def up(
         click.echo(f"the lab at {status.root} is already up; nothing changed")
     _print_status(status)
     click.echo(f"\ninventory: {status.inventory}\nnext: deployer plan -i {status.inventory}")
+    if not status.is_ready:  # only possible for a lab that was up already (faults, crashes)
+        click.echo(
+            "some node is not ready: `deployer lab fault NODE FAULT --clear`, or "
+            f"`deployer lab down --dir {lab_dir}` and up again",
+            err=True,
+        )
+        raise click.exceptions.Exit(int(ExitCode.UNREACHABLE))
 
 
 @lab.command("status")
@@ -173,7 +180,7 @@ def down(lab_dir: Path, purge: bool) -> None:
 @click.argument("fault", type=click.Choice(FAULTS))
 @click.option("--clear", is_flag=True, help="Switch the fault off (restarts a stopped process).")
 def fault(lab_dir: Path, node: str, fault: str, clear: bool) -> None:
-    r"""Switch a fault on NODE on (or off with --clear).
+    """Switch a fault on NODE on (or off with --clear).
 
     \b
     apiserver-crash  the apiserver exits at its next start
