@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from deployer.engine.events import Clock, Reporter
 from deployer.errors import DeployerError, RolloutError
+from deployer.facts.crictl import ContainerInfo
 from deployer.locks import LOCK_FILE_NAME, LockHeld, RemoteLock
 from deployer.model.plan import HostPlan, Plan
 from deployer.model.report import HostReport, Outcome, PhaseRecord
@@ -25,8 +26,13 @@ from deployer.phases.backup import backup_manifest, prune_backups
 from deployer.phases.context import HostContext
 from deployer.phases.preflight import preflight
 from deployer.phases.push import push_manifest
-from deployer.phases.restart import RestartRecord, wait_for_new_pod
-from deployer.phases.rollback import collect_evidence, recovery_commands, rollback_host
+from deployer.phases.restart import RestartRecord, list_containers, wait_for_new_pod
+from deployer.phases.rollback import (
+    RollbackResult,
+    collect_evidence,
+    recovery_commands,
+    rollback_host,
+)
 from deployer.phases.verify import VerifyFailed, verify_host
 from deployer.transport.base import Transport
 
@@ -171,7 +177,7 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
         checked = phases.run("preflight", lambda: preflight(ctx, plan, force=options.force))
         live = checked.observation.manifest
         before = checked.observation.containers or ()
-        old_uids = {c.pod_uid for c in before}
+        old_ids = {c.id for c in before}
         running = checked.observation.running
         record = {"command": options.command, **options.record}
         backup = phases.run("backup", lambda: backup_manifest(ctx, plan, live, record=record), str)
@@ -190,7 +196,8 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
                 "restart",
                 lambda: wait_for_new_pod(
                     ctx,
-                    old_pod_uids=old_uids,
+                    old_ids=old_ids,
+                    old_pod_uid=running.pod_uid if running else None,
                     old_id=running.id if running else None,
                     timeout_s=ctx.state.restart_timeout_s,
                 ),
@@ -215,7 +222,9 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
             {"check": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks
         ]
     except (RolloutError, DeployerError, OSError) as exc:
-        return _roll_back(ctx, plan, phases, details, backup, live, old_uids, restart, exc, lock)
+        return _roll_back(
+            ctx, plan, phases, details, backup, live, old_ids, running, restart, exc, lock
+        )
     pruned = prune_backups(ctx, keep=ctx.state.backup_keep)
     if pruned:
         details["pruned_backups"] = list(pruned)
@@ -237,7 +246,8 @@ def _roll_back(
     details: dict[str, object],
     backup: PurePosixPath | None,
     live: bytes | None,
-    old_uids: set[str],
+    old_ids: set[str],
+    running: ContainerInfo | None,
     restart: RestartRecord | None,
     cause: BaseException,
     lock: RemoteLock,
@@ -251,12 +261,21 @@ def _roll_back(
     if evidence:
         details["evidence"] = evidence
         ctx.emit("rollback", "info", "last log lines of the failed container:\n" + evidence)
-    new_uids = _new_pod_uids(ctx, old_uids)
-    result = phases.run(
-        "rollback",
-        lambda: rollback_host(ctx, backup=backup, live=live, new_pod_uids=new_uids),
-        lambda r: r.detail,
-    )
+    old_pod_uid = running.pod_uid if running else None
+    failed_uids = _new_pod_uids(ctx, old_ids, old_pod_uid)
+
+    def roll_back() -> RollbackResult:
+        outcome = rollback_host(
+            ctx, backup=backup, live=live, old_pod_uid=old_pod_uid, failed_pod_uids=failed_uids
+        )
+        if not outcome.ok:
+            raise _RollbackNotOk(outcome)
+        return outcome
+
+    try:
+        result = phases.run("rollback", roll_back, lambda r: r.detail)
+    except _RollbackNotOk as exc:
+        result = exc.result
     details["rollback"] = {"ok": result.ok, "detail": result.detail}
     error: DeployerError
     if result.ok:
@@ -288,11 +307,21 @@ def _roll_back(
     )
 
 
-def _new_pod_uids(ctx: HostContext, old_uids: set[str]) -> set[str]:
-    """Pod uids that appeared since the push: the failed pod(s) the rollback must replace."""
-    from deployer.phases.restart import list_containers
+class _RollbackNotOk(DeployerError):
+    """Carries a failed rollback's result out of its phase, so the phase is recorded failed."""
 
-    return {c.pod_uid for c in list_containers(ctx) or () if c.pod_uid not in old_uids}
+    def __init__(self, result: RollbackResult) -> None:
+        super().__init__(result.detail)
+        self.result = result
+
+
+def _new_pod_uids(ctx: HostContext, old_ids: set[str], old_pod_uid: str | None) -> set[str]:
+    """Pods of containers that appeared since the push: the failed pod(s) to replace."""
+    return {
+        c.pod_uid
+        for c in list_containers(ctx) or ()
+        if c.id not in old_ids and c.pod_uid != old_pod_uid
+    }
 
 
 def apply_plan(

@@ -54,12 +54,18 @@ def list_containers(ctx: HostContext) -> tuple[ContainerInfo, ...] | None:
 def wait_for_new_pod(
     ctx: HostContext,
     *,
-    old_pod_uids: Collection[str],
+    old_ids: Collection[str],
+    old_pod_uid: str | None,
     old_id: str | None,
     timeout_s: float,
     phase: str = "restart",
 ) -> RestartRecord:
     """Poll crictl until a container of a new pod runs; fail fast if it exits instead.
+
+    "New" means a container crictl did not list before the push (``old_ids``) in a pod other
+    than the one that ran before (``old_pod_uid``). Going back to an earlier manifest gives
+    back that earlier pod uid, so uids seen in the past are not excluded, only the current one;
+    and a crash of the current pod keeps its uid, so it is never taken for the restart.
 
     Raises:
         ContainerExited: the new pod's container exited (crash at start).
@@ -72,7 +78,7 @@ def wait_for_new_pod(
         containers = list_containers(ctx)
         if containers is None:
             return None
-        fresh = [c for c in containers if c.pod_uid not in old_pod_uids]
+        fresh = [c for c in containers if c.id not in old_ids and c.pod_uid != old_pod_uid]
         for container in fresh:
             if container.is_running:
                 return container

@@ -69,9 +69,15 @@ def rollback_host(
     *,
     backup: PurePosixPath | None,
     live: bytes | None,
-    new_pod_uids: Collection[str],
+    old_pod_uid: str | None,
+    failed_pod_uids: Collection[str],
 ) -> RollbackResult:
     """Restore the previous manifest atomically, wait for its pod, verify it.
+
+    The restored manifest parses to the pod that ran before, and kubelet's pod uid is a hash
+    of the parsed pod: so the rollback is done when a container of ``old_pod_uid`` runs (the
+    old container, if kubelet never switched, or a new one). With no such pod known, any
+    running container outside the failed pods will do.
 
     Never raises for an ordinary failure: the caller turns the result into exit 3 or 4.
     """
@@ -94,7 +100,11 @@ def rollback_host(
 
         def probe() -> ContainerInfo | None:
             for container in list_containers(ctx) or ():
-                if container.is_running and container.pod_uid not in new_pod_uids:
+                if not container.is_running:
+                    continue
+                if old_pod_uid is not None and container.pod_uid == old_pod_uid:
+                    return container
+                if old_pod_uid is None and container.pod_uid not in failed_pod_uids:
                     return container
             return None
 
