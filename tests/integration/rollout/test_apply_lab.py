@@ -282,10 +282,8 @@ def test_hand_edit_is_repaired_and_hosts_checked_with_testinfra(
     assert deployer.hosts()["lab-cp2"]["outcome"] == "changed"
     assert deployer.hosts()["lab-cp1"]["outcome"] == "unchanged"
     node = lab.node("lab-cp2")
-    host = testinfra.get_host(
-        f"paramiko://{os.environ.get('USER', 'root')}@{node.ip}:2222",
-        ssh_identity_file=str(lab.client_key),
-    )
+    # OpenSSH with the lab's ssh_config: strict host key checking against its known_hosts.
+    host = testinfra.get_host(f"ssh://lab-cp2?ssh_config={lab.root / 'ssh' / 'config'}")
     remote = host.file(str(manifest))
     assert remote.exists and remote.mode == 0o600
     assert remote.content == manifest.read_bytes()
