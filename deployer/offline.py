@@ -16,7 +16,7 @@ from deployer.errors import InputError, InputProblem
 from deployer.inventory import load_inventory_with_warnings, select_hosts
 from deployer.model.inventory import Inventory
 from deployer.model.manifest import Manifest
-from deployer.render import check_manifest, render_manifest
+from deployer.render import ManifestRenderer, check_manifest
 from deployer.schema.validate import validate_flags
 
 __all__ = ["Prepared", "prepare"]
@@ -26,6 +26,8 @@ __all__ = ["Prepared", "prepare"]
 class Prepared:
     """The selected hosts with their desired state and rendered manifest, all checked."""
 
+    #: The renderer that made the manifests, reused to render again with file digests.
+    renderer: ManifestRenderer
     inventory: Inventory
     states: tuple[DesiredState, ...]
     #: host name -> rendered manifest.
@@ -65,7 +67,7 @@ def prepare(
     problems: list[InputProblem] = list(inventory_warnings)
     states: list[DesiredState] = []
     manifests: dict[str, Manifest] = {}
-    template_dirs = _template_dirs(sources)
+    renderer = ManifestRenderer(_template_dirs(sources))
     for host in inventory.hosts:
         state, host_problems = desired_state(host)
         problems.extend(host_problems)
@@ -79,7 +81,7 @@ def prepare(
             continue
         try:
             digests = (file_digests or {}).get(host.name)
-            manifest = render_manifest(state, template_dirs=template_dirs, file_digests=digests)
+            manifest = renderer.render(state, file_digests=digests)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
@@ -89,6 +91,7 @@ def prepare(
     if errors:
         raise InputError(problems)
     return Prepared(
+        renderer=renderer,
         inventory=inventory,
         states=tuple(states),
         manifests=MappingProxyType(manifests),

@@ -7,7 +7,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +18,14 @@ from rich.console import Console
 
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console, print_plan, print_recap
+from deployer.desired import DesiredState
 from deployer.engine.applier import ApplyOptions, StopSignal, apply_plan, degraded_hosts
 from deployer.engine.events import SystemClock
 from deployer.engine.observer import build_plan, new_run_id
 from deployer.engine.outcome import exit_code_for_run
 from deployer.errors import DeployerError, ExitCode, InputError
 from deployer.locks import LocalRunLock, default_local_lock_path
+from deployer.model.manifest import Manifest
 from deployer.model.plan import Plan
 from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import Prepared, prepare
@@ -144,9 +146,7 @@ def _plan_reports(plan: Plan) -> tuple[HostReport, ...]:
             details.append(("flag_changes", [str(c) for c in host_plan.flag_changes]))
         if host_plan.notes:
             details.append(("notes", list(host_plan.notes)))
-        details.append(
-            ("drift", {"detected": host_plan.needs_change, "kind": host_plan.kind.value})
-        )
+        details.append(("drift", host_plan.drift))
         if host_plan.is_ready is not None:
             details.append(("ready", {"ok": host_plan.is_ready, "detail": host_plan.ready_detail}))
         reports.append(
@@ -163,12 +163,16 @@ def _observe(
     transports: dict[str, Transport | DeployerError],
     forks: int | None,
 ) -> Plan:
+    def rerender(state: DesiredState, digests: Mapping[str, str]) -> Manifest:
+        return prepared.renderer.render(state, file_digests=digests)
+
     return build_plan(
         prepared.states,
         prepared.manifests,
         transports,
         forks=default_forks(len(prepared.states), forks),
         run_id=run.run_id,
+        rerender=rerender,
     )
 
 

@@ -167,7 +167,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> HostReport:
     phases = _Phases(ctx)
-    details: dict[str, object] = {}
+    details: dict[str, object] = {"drift": plan.drift}
     try:
         lock = phases.run("lock", lambda: _take_lock(ctx, options))
     except DeployerError as exc:
@@ -367,7 +367,9 @@ def apply_plan(
             )
             continue
         if not host_plan.needs_change:
-            reports[host_plan.name] = HostReport(host_plan.name, Outcome.UNCHANGED)
+            reports[host_plan.name] = HostReport(
+                host_plan.name, Outcome.UNCHANGED, details=(("drift", host_plan.drift),)
+            )
             continue
         if halted or stop.requested:
             reason = "an earlier host failed" if halted else "stopped by the operator (Ctrl-C)"

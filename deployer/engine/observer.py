@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from deployer.desired import DesiredState
@@ -29,11 +29,22 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _plan_one(state: DesiredState, desired: Manifest, transport: Transport) -> HostPlan:
+#: Renders a host's manifest again with the digests of its checksummed files.
+Rerender = Callable[[DesiredState, Mapping[str, str]], Manifest]
+
+
+def _plan_one(
+    state: DesiredState, desired: Manifest, transport: Transport, rerender: Rerender | None
+) -> HostPlan:
     try:
         observed = observe_host(transport, state)
     except DeployerError as exc:
         return plan_host(state, desired, None, unreachable=str(exc))
+    if state.checksum_files and rerender is not None:
+        # The checksum annotation needs the files' digests as the host has them now.
+        wanted = set(state.checksum_files)
+        digests = {f.path: f.sha256 for f in observed.files if f.path in wanted and f.sha256}
+        desired = rerender(state, digests)
     plan = plan_host(state, desired, observed)
     if observed.ca_pem is None:
         return dataclasses.replace(
@@ -63,11 +74,16 @@ def build_plan(
     run_id: str | None = None,
     reporter: Reporter | None = None,
     clock: Clock | None = None,
+    rerender: Rerender | None = None,
 ) -> Plan:
     """Observe each host (one round trip and one readyz probe) and plan it.
 
     ``transports`` maps host name to an open transport, or to the error that prevented
-    opening one (the host is then planned as unreachable).
+    opening one (the host is then planned as unreachable). ``rerender`` renders the hosts
+    that checksum referenced files into their pod again, with the digests just observed.
+
+    Raises:
+        InputError: a checksummed file is missing on a host (from ``rerender``).
     """
     del reporter, clock  # reserved for progress output; observation is quick
 
@@ -76,7 +92,7 @@ def build_plan(
         transport = transports[name]
         if isinstance(transport, DeployerError):
             return plan_host(state, manifests[name], None, unreachable=str(transport))
-        return _plan_one(state, manifests[name], transport)
+        return _plan_one(state, manifests[name], transport, rerender)
 
     workers = max(1, min(forks, len(states)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan") as pool:

@@ -6,6 +6,7 @@ plan, and every case (absent file, cosmetic edit, drifted pod, stray file) is te
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from deployer.desired import DesiredState
@@ -18,8 +19,20 @@ from deployer.engine.compare import (
 from deployer.facts.observe import HostObservation
 from deployer.model.manifest import Manifest
 from deployer.model.plan import ChangeKind, HostPlan
+from deployer.render.paths import referenced_files
 
-__all__ = ["observation_notes", "plan_host"]
+__all__ = ["file_drift", "observation_notes", "plan_host", "pod_drift"]
+
+#: Files kube-apiserver re-reads by itself while running: a change there is not drift.
+_RELOADED_FLAGS = frozenset(
+    {
+        "tls-cert-file",
+        "tls-private-key-file",
+        "client-ca-file",
+        "requestheader-client-ca-file",
+        "tls-sni-cert-key",
+    }
+)
 
 
 def _image(pod: object) -> str | None:
@@ -30,6 +43,50 @@ def _image(pod: object) -> str | None:
             image = container.get("image")
             return str(image) if image is not None else None
     return None
+
+
+def pod_drift(observed: HostObservation) -> str | None:
+    """How the running container differs from the manifest on disk, or None."""
+    live_command = apiserver_command(load_pod(observed.manifest)) if observed.manifest else None
+    if observed.containers is None or live_command is None:
+        return None
+    if observed.running is None:
+        last = next(iter(observed.containers), None)
+        state_text = f" (newest: {last.state}, restarts {last.restart_count})" if last else ""
+        return f"no running kube-apiserver container{state_text}"
+    if observed.running_args is not None and tuple(observed.running_args) != tuple(live_command):
+        drift = ", ".join(str(c) for c in flag_changes(observed.running_args, live_command))
+        return (
+            "the running container does not match the manifest on disk "
+            f"(kubelet has not applied it, or it crash-loops): {drift or 'order differs'}"
+        )
+    return None
+
+
+def file_drift(state: DesiredState, observed: HostObservation) -> list[str]:
+    """Referenced files changed after the running apiserver started.
+
+    kubelet restarts nothing when such a file changes, and kube-apiserver reads most of them
+    only at start (audit policy, encryption and admission configs, service-account keys), so
+    the host runs something other than what its files say. Certificates it reloads itself are
+    left out.
+    """
+    running = observed.running
+    if running is None or not running.created_at_ns:
+        return []
+    started_s = running.created_at_ns // 1_000_000_000
+    by_path = {str(r.path): r.flag for r in referenced_files(state.flags)}
+    drift = []
+    for fact in observed.files:
+        flag = by_path.get(fact.path)
+        if flag in _RELOADED_FLAGS or fact.mtime is None or fact.mtime <= started_s:
+            continue
+        named = f"--{flag}" if flag else "checksummed file"
+        drift.append(
+            f"{fact.path} ({named}) changed after the running apiserver started; it still "
+            "uses the old content (set apiserver_checksum_files to roll the pod on a change)"
+        )
+    return drift
 
 
 def observation_notes(state: DesiredState, observed: HostObservation) -> list[str]:
@@ -48,21 +105,12 @@ def observation_notes(state: DesiredState, observed: HostObservation) -> list[st
     live_command = apiserver_command(load_pod(observed.manifest)) if observed.manifest else None
     if observed.manifest is not None and live_command is None:
         notes.append("the live manifest has no kube-apiserver container (or is not valid YAML)")
-    if observed.containers is not None:
-        if observed.running is None:
-            last = next(iter(observed.containers), None)
-            state_text = f" (newest: {last.state}, restarts {last.restart_count})" if last else ""
-            notes.append(f"no running kube-apiserver container{state_text}")
-        elif (
-            observed.running_args is not None
-            and live_command is not None
-            and tuple(observed.running_args) != tuple(live_command)
-        ):
-            drift = ", ".join(str(c) for c in flag_changes(observed.running_args, live_command))
-            notes.append(
-                "the running container does not match the manifest on disk "
-                f"(kubelet has not applied it, or it crash-loops): {drift or 'order differs'}"
-            )
+    if observed.containers is not None and observed.running is None and live_command is None:
+        notes.append("no running kube-apiserver container")
+    pod = pod_drift(observed)
+    if pod is not None:
+        notes.append(pod)
+    notes.extend(file_drift(state, observed))
     return notes
 
 
@@ -74,6 +122,21 @@ def plan_host(
     unreachable: str | None = None,
 ) -> HostPlan:
     """Compare the desired manifest with what the host runs and decide the change kind."""
+    plan = _decide(state, desired, observed, unreachable=unreachable)
+    if observed is None:
+        return plan
+    return dataclasses.replace(
+        plan, pod_drift=pod_drift(observed), file_drift=tuple(file_drift(state, observed))
+    )
+
+
+def _decide(
+    state: DesiredState,
+    desired: Manifest,
+    observed: HostObservation | None,
+    *,
+    unreachable: str | None = None,
+) -> HostPlan:
     if observed is None:
         return HostPlan(
             state=state,

@@ -18,13 +18,24 @@ from deployer.facts.crictl import ContainerInfo, ParseError, parse_inspect_args,
 __all__ = ["DirEntry", "HostObservation", "observe_argv", "parse_observation"]
 
 _MARK = "@@deployer:"
-_SECTIONS = frozenset({"ca", "manifest", "listing", "ps", "inspect", "kubelet", "end"})
+_SECTIONS = frozenset({"files", "ca", "manifest", "listing", "ps", "inspect", "kubelet", "end"})
 
-# $1 manifest folder, $2 manifest file name, $3 crictl, $4 cluster CA file,
-# $5... the kubelet health check argv.
+# $1 manifest folder, $2 manifest file name, $3 crictl, $4 cluster CA file, $5 the number N
+# of referenced files that follow, $6..$(5+N) those files, then the kubelet health check argv.
 _SCRIPT = r"""
-dir=$1; name=$2; crictl=$3; ca=$4; shift 4
+dir=$1; name=$2; crictl=$3; ca=$4; nf=$5; shift 5
 m=@@deployer
+echo "$m:files"
+i=0
+while [ "$i" -lt "$nf" ]; do
+  f=$1; shift; i=$((i + 1))
+  if [ -f "$f" ]; then
+    sum=$(sha256sum < "$f" 2>/dev/null | cut -d ' ' -f 1)
+    echo "$(stat -c %Y "$f") ${sum:--} $f"
+  else
+    echo "- - $f"
+  fi
+done
 echo "$m:ca"
 if [ -f "$ca" ]; then base64 < "$ca" || echo "$m:unreadable"; else echo "$m:absent"; fi
 echo "$m:manifest"
@@ -63,6 +74,17 @@ class DirEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class FileFact:
+    """A file a flag references, as the host has it now."""
+
+    #: The path as the command was given it (the phase maps it back to the host path).
+    path: str
+    #: Modification time (seconds since the epoch); None when the file is absent.
+    mtime: int | None
+    sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class HostObservation:
     """What one host looked like at one moment."""
 
@@ -78,6 +100,8 @@ class HostObservation:
     kubelet_rc: int | None
     #: The cluster CA (PEM) that signs the apiserver's serving certificate; None when absent.
     ca_pem: bytes | None = None
+    #: The files asked about, in the order asked.
+    files: tuple[FileFact, ...] = ()
     #: What went wrong while observing (crictl missing ...), for the report.
     errors: tuple[str, ...] = ()
 
@@ -106,6 +130,7 @@ def observe_argv(
     crictl: str,
     ca_path: PurePosixPath,
     kubelet_check: Sequence[str],
+    files: Sequence[PurePosixPath] = (),
 ) -> list[str]:
     """Return the argv of the observation command for one host."""
     return [
@@ -117,8 +142,27 @@ def observe_argv(
         manifest_path.name,
         crictl,
         str(ca_path),
+        str(len(files)),
+        *(str(f) for f in files),
         *kubelet_check,
     ]
+
+
+def _files_section(lines: list[str]) -> tuple[FileFact, ...]:
+    facts: list[FileFact] = []
+    for line in lines:
+        mtime, _, rest = line.partition(" ")
+        digest, _, path = rest.partition(" ")
+        if not path:
+            continue
+        facts.append(
+            FileFact(
+                path=path,
+                mtime=int(mtime) if mtime.isdigit() else None,
+                sha256=digest if digest != "-" else None,
+            )
+        )
+    return tuple(facts)
 
 
 def _file_section(lines: list[str], what: str) -> bytes | None:
@@ -208,5 +252,6 @@ def parse_observation(stdout: str) -> HostObservation:
         running_args=running_args,
         kubelet_rc=kubelet_rc,
         ca_pem=ca_pem,
+        files=_files_section(sections.get("files", [])),
         errors=tuple(errors),
     )

@@ -60,6 +60,20 @@ class HostPlan:
     is_ready: bool | None = None
     #: The failing readyz checks (or the connection error) when not ready.
     ready_detail: str = ""
+    #: Drift of the running pod from the file on disk (kubelet did not apply it, crash loop).
+    pod_drift: str | None = None
+    #: Referenced files changed after the running apiserver started (it still runs the old).
+    file_drift: tuple[str, ...] = ()
+
+    @property
+    def drift(self) -> dict[str, object]:
+        """The three layers of drift, for reports and metrics."""
+        return {
+            "detected": self.needs_change or self.pod_drift is not None or bool(self.file_drift),
+            "manifest": self.kind.value,
+            "pod": self.pod_drift,
+            "files": list(self.file_drift),
+        }
 
     @property
     def name(self) -> str:

@@ -2,29 +2,60 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import PurePosixPath
+
 from deployer.desired import DesiredState
 from deployer.errors import TransportError
 from deployer.facts.crictl import ParseError
 from deployer.facts.observe import HostObservation, observe_argv, parse_observation
+from deployer.render.paths import referenced_files
 from deployer.transport.base import Transport
 
-__all__ = ["observe_host"]
+__all__ = ["observe_host", "watched_files"]
+
+
+def watched_files(state: DesiredState) -> tuple[PurePosixPath, ...]:
+    """Host paths whose content matters to the running apiserver.
+
+    The files its flags reference (certificates, keys, audit/encryption/admission configs) and
+    the ones the inventory asks to checksum into the pod: a change to any of them, while the
+    apiserver keeps running, is drift kubelet will never act on.
+    """
+    paths: list[PurePosixPath] = []
+    for ref in referenced_files(state.flags):
+        if not ref.is_dir and ref.is_absolute and ref.path not in paths:
+            paths.append(ref.path)
+    for extra in state.checksum_files:
+        path = PurePosixPath(extra)
+        if path not in paths:
+            paths.append(path)
+    return tuple(paths)
 
 
 def observe_host(transport: Transport, state: DesiredState) -> HostObservation:
-    """Run the observation command and parse it.
+    """Run the observation command and parse it; file facts carry host paths.
 
     Raises:
         TransportError: the command could not run or printed something unparsable.
     """
+    files = watched_files(state)
+    addressed = {str(state.on_host(p)): str(p) for p in files}
     argv = observe_argv(
         state.on_host(state.manifest_path),
         state.crictl,
         state.on_host(state.cluster_ca_file),
         state.kubelet_check,
+        tuple(state.on_host(p) for p in files),
     )
     result = transport.run(argv, sudo=state.become, timeout_s=60.0)
     try:
-        return parse_observation(result.stdout)
+        observation = parse_observation(result.stdout)
     except ParseError as exc:
         raise TransportError(f"could not observe the host: {exc}", host=state.host.name) from exc
+    return dataclasses.replace(
+        observation,
+        files=tuple(
+            dataclasses.replace(f, path=addressed.get(f.path, f.path)) for f in observation.files
+        ),
+    )
