@@ -1,8 +1,9 @@
 """The inventory `deployer inventory vagrant` writes, read back by deployer itself.
 
-Written beside a copy of inventories/vagrant/ (as docs/vagrant.md says), it must load with the
-project's loader, merge with the lab's group_vars (kubeadm's flags plus audit logging, each
-host's --advertise-address from the generated file), and pass `deployer validate`.
+Written beside a copy of inventories/vagrant/ (as the README's Vagrant section says), it
+must load with the project's loader, merge with the lab's group_vars (kubeadm's flags plus
+audit logging, each host's --advertise-address from the generated file), and pass
+`deployer validate`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The docs/vagrant.md walk-through against a running Vagrant lab (marker ``lab``: never in CI).
+"""The README's Vagrant walk-through against a running Vagrant lab (marker ``lab``: never in CI).
 
 Run it on a machine with the lab up (``vagrant up`` in the source folder):
 
