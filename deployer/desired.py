@@ -116,6 +116,8 @@ class DesiredState:
     flags: Mapping[str, str]
     #: Normalized flag name -> where the inventory set it.
     flag_origins: Mapping[str, VarOrigin]
+    #: Flags the inventory gave as a list (rendered comma-joined).
+    list_flags: frozenset[str]
     manifest_dir: PurePosixPath
     template: str
     backup_dir: PurePosixPath
@@ -237,15 +239,16 @@ def _version(c: _Collector) -> tuple[str, str]:
     return minor, full
 
 
-def _flags(c: _Collector) -> tuple[dict[str, str], dict[str, VarOrigin]]:
+def _flags(c: _Collector) -> tuple[dict[str, str], dict[str, VarOrigin], frozenset[str]]:
     raw = c.host.vars.get("apiserver_flags", {})
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
         c.bad("apiserver_flags", f"expected a mapping of flag: value, got {type(raw).__name__}")
-        return {}, {}
+        return {}, {}, frozenset()
     flags: dict[str, str] = {}
     origins: dict[str, VarOrigin] = {}
+    lists: set[str] = set()
     for key, value in raw.items():
         name = normalize_flag_name(str(key))
         origin = c.host.origins.get(f"apiserver_flags.{key}") or c.host.origins.get(
@@ -263,9 +266,11 @@ def _flags(c: _Collector) -> tuple[dict[str, str], dict[str, VarOrigin]]:
                 hint="'_' and '-' name the same flag; keep one spelling",
             )
         flags[name] = flag_value_text(value)
+        if isinstance(value, list | tuple):
+            lists.add(name)
         if origin is not None:
             origins[name] = origin
-    return flags, origins
+    return flags, origins, frozenset(lists)
 
 
 def _extra_volumes(c: _Collector) -> tuple[Mapping[str, object], ...]:
@@ -334,7 +339,7 @@ def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
     """
     c = _Collector(host)
     minor, full = _version(c)
-    flags, flag_origins = _flags(c)
+    flags, flag_origins, list_flags = _flags(c)
     image = c.text("apiserver_image", f"registry.k8s.io/kube-apiserver:v{full}")
     serial = int(c.number("serial", 1, minimum=1))
     state = DesiredState(
@@ -344,6 +349,7 @@ def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
         image=image,
         flags=MappingProxyType(flags),
         flag_origins=MappingProxyType(flag_origins),
+        list_flags=list_flags,
         manifest_dir=c.absolute_path("manifest_dir", "/etc/kubernetes/manifests"),
         template=c.text("manifest_template", "kube-apiserver.yaml.j2"),
         backup_dir=c.absolute_path("backup_dir", "/etc/kubernetes/tmp"),

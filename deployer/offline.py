@@ -17,6 +17,7 @@ from deployer.inventory import load_inventory_with_warnings, select_hosts
 from deployer.model.inventory import Inventory
 from deployer.model.manifest import Manifest
 from deployer.render import ManifestRenderer, check_manifest
+from deployer.schema import load_flag_schema
 from deployer.schema.validate import validate_flags
 
 __all__ = ["Prepared", "prepare"]
@@ -45,6 +46,38 @@ def _template_dirs(sources: Sequence[str | Path]) -> tuple[Path, ...]:
         if folder not in dirs:
             dirs.append(folder)
     return tuple(dirs)
+
+
+#: pflag types read once per occurrence: a comma inside is part of ONE value.
+_REPEATED_TYPES = frozenset({"stringArray", "namedCertKey"})
+
+
+def _list_problems(state: DesiredState) -> list[InputProblem]:
+    """Refuse lists for flags the real binary reads once per occurrence.
+
+    ``--service-account-key-file=/a,/b`` is one path named "/a,/b" to kube-apiserver (its
+    type is stringArray), so a list cannot be comma-joined for such flags.
+    """
+    if not state.list_flags:
+        return []
+    schema = load_flag_schema(state.kubernetes_minor)
+    problems = []
+    for name in sorted(state.list_flags):
+        spec = schema.flags.get(name)
+        if spec is not None and spec.type in _REPEATED_TYPES:
+            origin = state.flag_origins.get(name)
+            problems.append(
+                InputProblem(
+                    f"--{name} ({spec.type}) takes one value per occurrence; a list would be "
+                    "joined with commas into ONE value",
+                    file=origin.file if origin else None,
+                    line=origin.line if origin else None,
+                    host=state.host.name,
+                    flag=name,
+                    hint="give a single value (repeating a flag is not supported yet)",
+                )
+            )
+    return problems
 
 
 def prepare(
@@ -76,6 +109,7 @@ def prepare(
                 state.flags, state.kubernetes_minor, host=host.name, origins=state.flag_origins
             )
         )
+        problems.extend(_list_problems(state))
         states.append(state)
         if any(not p.is_warning for p in host_problems):
             continue
