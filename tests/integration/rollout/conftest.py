@@ -14,8 +14,8 @@ from rollout_support import Deployer
 from deployer.lab.testing import LabHandle, running_lab
 
 _PR_SET_CHILD_SUBREAPER = 36
-#: Each lab of this session gets a /24 of its own (127.0.60.1, 127.0.61.1, ...).
-_ADDRESSES = itertools.count(60)
+#: Each lab of this session gets a /24 of its own (127.0.120.1, 127.0.121.1, ...).
+_ADDRESSES = itertools.count(120)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -185,7 +185,6 @@ def test_two_converge_runs_at_once_one_exits_7(lab: LabHandle, tmp_path: Path) -
         for i in range(2)
     ]
     outputs = []
-    started = time.monotonic()
     codes = []
     for proc in procs:
         out, _ = proc.communicate(timeout=180)
@@ -197,4 +196,3 @@ def test_two_converge_runs_at_once_one_exits_7(lab: LabHandle, tmp_path: Path) -
     assert not (tmp_path / f"r{loser}.json").exists(), "the second run touched nothing"
     winner = json.loads((tmp_path / f"r{1 - loser}.json").read_text())
     assert {winner["hosts"][n]["outcome"] for n in NODES} == {"changed"}
-    assert time.monotonic() - started < 180

@@ -1,9 +1,8 @@
-"""Loading 1,000 hosts stays well inside the validate+render budget (1 s for 1,000 hosts)."""
+"""A 1,000-host inventory (the size bench/render.py measures) loads correctly."""
 
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from deployer.inventory import load_inventory
 
 EXAMPLE = Path(__file__).parents[3] / "inventories" / "production"
-BUDGET_S = 0.3
 
 
 def _make_inventory(root: Path, *, host_vars_files: bool) -> Path:
@@ -34,26 +32,15 @@ def _make_inventory(root: Path, *, host_vars_files: bool) -> Path:
 
 
 @pytest.mark.parametrize("host_vars_files", [False, True], ids=["inline", "host_vars_files"])
-def test_loading_1000_hosts_takes_well_under_the_budget(
+def test_a_thousand_hosts_load_in_order_with_their_own_flags(
     tmp_path: Path, host_vars_files: bool
 ) -> None:
-    source = _make_inventory(tmp_path, host_vars_files=host_vars_files)
-    timings = []
-    # CPU time, best of 5: the test machine is shared by parallel jobs, and we measure the
-    # code, not the neighbours (wall time is CPU time here: the files are in the page cache).
-    for _ in range(5):
-        started = time.process_time()
-        inventory = load_inventory([source])
-        timings.append(time.process_time() - started)
-
+    # Speed is measured by bench/render.py, never here: this checks the result at that size.
+    inventory = load_inventory([_make_inventory(tmp_path, host_vars_files=host_vars_files)])
     assert len(inventory) == 1000
+    assert inventory.names[:2] == ("cp0000", "cp0001")
     last = inventory["cp0999"]
     flags = last.vars["apiserver_flags"]
     assert isinstance(flags, dict)
     assert flags["advertise-address"] == last.address == "10.3.1.50"
     assert flags["audit-log-maxage"] == 30
-    assert best_of(timings) < BUDGET_S, f"best of 5: {best_of(timings):.3f} s"
-
-
-def best_of(timings: list[float]) -> float:
-    return min(timings)
