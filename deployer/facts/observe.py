@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -26,16 +27,19 @@ _SCRIPT = r"""
 dir=$1; name=$2; crictl=$3; ca=$4; nf=$5; shift 5
 m=@@deployer
 echo "$m:files"
-i=0
-while [ "$i" -lt "$nf" ]; do
-  f=$1; shift; i=$((i + 1))
-  if [ -f "$f" ]; then
-    sum=$(sha256sum < "$f" 2>/dev/null | cut -d ' ' -f 1)
-    echo "$(stat -c %Y "$f") ${sum:--} $f"
-  else
-    echo "- - $f"
-  fi
-done
+# Two processes for all files (not three per file): their digests, then their mtimes.
+# POSIX sh has no arrays: "for" walks the original arguments while "set --" appends the kept
+# ones after them, and "shift" then drops the originals.
+watched() {
+  n=$1; shift; total=$#; i=0
+  for a; do i=$((i + 1)); if [ "$i" -le "$n" ] && [ -f "$a" ]; then set -- "$@" "$a"; fi; done
+  shift "$total"
+  [ $# -gt 0 ] || return 0
+  sha256sum -- "$@" 2>/dev/null
+  stat -c '%Y %n' -- "$@" 2>/dev/null
+}
+watched "$nf" "$@"
+shift "$nf"
 echo "$m:ca"
 if [ -f "$ca" ]; then base64 < "$ca" || echo "$m:unreadable"; else echo "$m:absent"; fi
 echo "$m:manifest"
@@ -148,21 +152,20 @@ def observe_argv(
     ]
 
 
-def _files_section(lines: list[str]) -> tuple[FileFact, ...]:
-    facts: list[FileFact] = []
+_DIGEST_LINE = re.compile(r"^(?P<digest>[0-9a-f]{64})  (?P<path>.+)$")
+_MTIME_LINE = re.compile(r"^(?P<mtime>[0-9]+) (?P<path>.+)$")
+
+
+def _files_section(lines: list[str], asked: Sequence[str]) -> tuple[FileFact, ...]:
+    """Pair ``sha256sum`` and ``stat`` lines by path; a file they did not list is absent."""
+    digests: dict[str, str] = {}
+    mtimes: dict[str, int] = {}
     for line in lines:
-        mtime, _, rest = line.partition(" ")
-        digest, _, path = rest.partition(" ")
-        if not path:
-            continue
-        facts.append(
-            FileFact(
-                path=path,
-                mtime=int(mtime) if mtime.isdigit() else None,
-                sha256=digest if digest != "-" else None,
-            )
-        )
-    return tuple(facts)
+        if match := _DIGEST_LINE.match(line):
+            digests[match["path"]] = match["digest"]
+        elif match := _MTIME_LINE.match(line):
+            mtimes[match["path"]] = int(match["mtime"])
+    return tuple(FileFact(path=p, mtime=mtimes.get(p), sha256=digests.get(p)) for p in asked)
 
 
 def _file_section(lines: list[str], what: str) -> bytes | None:
@@ -196,7 +199,7 @@ def _rc(lines: list[str]) -> tuple[str | None, list[str]]:
     return None, lines
 
 
-def parse_observation(stdout: str) -> HostObservation:
+def parse_observation(stdout: str, files: Sequence[str] = ()) -> HostObservation:
     """Parse the observation command's output (pure: tested from recorded outputs).
 
     Raises:
@@ -252,6 +255,6 @@ def parse_observation(stdout: str) -> HostObservation:
         running_args=running_args,
         kubelet_rc=kubelet_rc,
         ca_pem=ca_pem,
-        files=_files_section(sections.get("files", [])),
+        files=_files_section(sections.get("files", []), files),
         errors=tuple(errors),
     )

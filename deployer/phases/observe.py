@@ -50,7 +50,7 @@ def observe_host(transport: Transport, state: DesiredState) -> HostObservation:
     )
     result = transport.run(argv, sudo=state.become, timeout_s=60.0)
     try:
-        observation = parse_observation(result.stdout)
+        observation = parse_observation(result.stdout, tuple(addressed))
     except ParseError as exc:
         raise TransportError(f"could not observe the host: {exc}", host=state.host.name) from exc
     return dataclasses.replace(

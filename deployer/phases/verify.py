@@ -83,21 +83,28 @@ def _health_result(name: str, report: HealthReport) -> ProbeResult:
 def _wait_ready(
     ctx: HostContext, ca_pem: bytes, container_id: str | None, timeout_s: float
 ) -> HealthReport:
-    """Poll ``/readyz?verbose`` until 200; give up early if the container stops running."""
+    """Poll ``/readyz?verbose`` until 200; give up early if the container stops running.
+
+    /readyz is cheap and decides how soon the next host can start, so it is polled often;
+    crictl (a process on the host) only about once a second.
+    """
     last: list[HealthReport] = []
+    checked_at = [ctx.clock.monotonic()]
 
     def probe() -> HealthReport | None:
         report = health(ctx, "/readyz", ca_pem=ca_pem)
         last[:] = [report]
         if report.ok:
             return report
-        if container_id is not None:
+        now = ctx.clock.monotonic()
+        if container_id is not None and now - checked_at[0] >= 1.0:
+            checked_at[0] = now
             containers = list_containers(ctx) or ()
             if not any(c.id == container_id and c.is_running for c in containers):
                 return report
         return None
 
-    found = poll_until(ctx.clock, probe, timeout_s=timeout_s, interval_s=0.25)
+    found = poll_until(ctx.clock, probe, timeout_s=timeout_s, interval_s=0.1)
     return found or last[0]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path, PurePosixPath
 
@@ -171,3 +173,25 @@ def test_observe_script_reports_absent_files_and_a_failing_crictl(tmp_path: Path
 def test_observation_cut_short_is_an_error() -> None:
     with pytest.raises(ParseError, match="incomplete"):
         parse_observation("@@deployer:ca\n@@deployer:absent\n")
+
+
+def test_observe_script_digests_and_dates_the_watched_files(tmp_path: Path) -> None:
+    present = tmp_path / "audit dir" / "policy.yaml"
+    present.parent.mkdir()
+    present.write_text("rules: []\n")
+    os.utime(present, (1_700_000_000, 1_700_000_000))
+    absent = tmp_path / "missing.key"
+    argv = observe_argv(
+        PurePosixPath(tmp_path / "manifests" / "kube-apiserver.yaml"),
+        "/nonexistent/crictl",
+        PurePosixPath(tmp_path / "ca.crt"),
+        ["true"],
+        (PurePosixPath(present), PurePosixPath(absent)),
+    )
+    stdout = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    observed = parse_observation(stdout, (str(present), str(absent)))
+    assert [f.path for f in observed.files] == [str(present), str(absent)]
+    assert observed.files[0].mtime == 1_700_000_000
+    assert observed.files[0].sha256 == hashlib.sha256(b"rules: []\n").hexdigest()
+    assert observed.files[1].mtime is None and observed.files[1].sha256 is None
+    assert observed.kubelet_rc == 0, "the kubelet check still gets its own arguments"
