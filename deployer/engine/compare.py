@@ -9,27 +9,24 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 
-import yaml
-
 from deployer.model.plan import FlagChange
-
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from deployer.render import parse
 
 __all__ = [
     "apiserver_command",
     "flag_changes",
     "flags_of",
     "load_pod",
+    "same_pod",
     "unified_diff",
 ]
 
 
 def load_pod(content: bytes) -> object:
-    """Parse a manifest; None for text that is not YAML (an operator's broken edit)."""
+    """Parse a manifest as kubelet would; None for text that is not one pod (a broken edit)."""
     try:
-        # CSafeLoader is the safe loader's C build: same guarantees, about ten times faster.
-        return yaml.load(content, Loader=_SAFE_LOADER)  # noqa: S506
-    except yaml.YAMLError:
+        return parse.load_pod(content)
+    except parse.ManifestError:
         return None
 
 
@@ -37,14 +34,18 @@ def apiserver_command(pod: object) -> tuple[str, ...] | None:
     """The ``kube-apiserver`` container's ``command`` + ``args``, or None if there is none."""
     if not isinstance(pod, Mapping):
         return None
-    spec = pod.get("spec")
-    containers = spec.get("containers") if isinstance(spec, Mapping) else None
-    for container in containers or []:
-        if isinstance(container, Mapping) and container.get("name") == "kube-apiserver":
-            command = [str(c) for c in container.get("command") or []]
-            args = [str(a) for a in container.get("args") or []]
-            return tuple(command + args)
-    return None
+    try:
+        container = parse.apiserver_container(pod)
+    except parse.ManifestError:
+        return None
+    command = [str(c) for c in container.get("command") or []]  # type: ignore[attr-defined]
+    args = [str(a) for a in container.get("args") or []]  # type: ignore[attr-defined]
+    return tuple(command + args)
+
+
+def same_pod(a: bytes, b: bytes) -> bool:
+    """True when kubelet would see the same pod (null fields count as absent, as in Go)."""
+    return parse.semantic_equal(a, b)
 
 
 def flags_of(command: Sequence[str]) -> dict[str, tuple[str, ...]]:

@@ -14,6 +14,7 @@ from deployer.engine.compare import (
     apiserver_command,
     flag_changes,
     load_pod,
+    same_pod,
     unified_diff,
 )
 from deployer.facts.observe import HostObservation
@@ -168,7 +169,7 @@ def _decide(
     live_pod = load_pod(observed.manifest)
     desired_pod = load_pod(desired.content)
     diff = unified_diff(observed.manifest, desired.content, path=path)
-    if live_pod is not None and live_pod == desired_pod:
+    if live_pod is not None and same_pod(observed.manifest, desired.content):
         notes.append("cosmetic change only: the parsed pod is identical, kubelet restarts nothing")
         return HostPlan(
             state=state,

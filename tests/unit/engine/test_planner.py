@@ -154,3 +154,12 @@ def test_a_host_failing_on_a_lock_exits_7() -> None:
     assert exit_code_for_run(reports) is ExitCode.LOCKED
     other = [HostReport("cp1", Outcome.FAILED, error=DeployerError("stale"))]
     assert exit_code_for_run(other) is ExitCode.ROLLED_BACK
+
+
+def test_kubeadm_null_fields_are_the_same_pod_for_kubelet() -> None:
+    kubeadm_written = MANIFEST.replace(
+        b"metadata: {name: kube-apiserver, namespace: kube-system}",
+        b"metadata: {name: kube-apiserver, namespace: kube-system, creationTimestamp: null}",
+    )
+    plan = plan_host(_state(), _desired(MANIFEST), _observed(kubeadm_written))  # type: ignore[arg-type]
+    assert plan.kind is ChangeKind.COSMETIC
