@@ -209,6 +209,32 @@ def plan(
     return _finish(run, reports, exit_code_for_run(reports), json_path=json_path)
 
 
+def _aborted_reports(run: _Run, plan: Plan, done: dict[str, HostReport]) -> tuple[HostReport, ...]:
+    """Reports after a second Ctrl-C: what finished, where the interrupted host was left."""
+    reports = []
+    for host_plan in plan.hosts:
+        name = host_plan.name
+        if name in done:
+            reports.append(done[name])
+        elif name in run.reporter.last:
+            phase, kind = run.reporter.last[name]
+            backup_dir = host_plan.state.on_host(host_plan.state.backup_dir)
+            error = DeployerError(
+                f"aborted by a second Ctrl-C during {phase} ({kind}); the host may run the new "
+                "manifest, the old one, or a restarting pod",
+                hint=f"check it now: deployer verify --limit {name}; the previous manifest is "
+                f"in the newest {backup_dir}/deployer-backup-*/",
+            )
+            reports.append(
+                HostReport(name, Outcome.ROLLBACK_FAILED, diff=host_plan.diff, error=error)
+            )
+            run.console.print(f"[bold red]aborted[/]: {name} was left in {phase} ({kind})")
+        else:
+            outcome = Outcome.SKIPPED if host_plan.needs_change else Outcome.UNCHANGED
+            reports.append(HostReport(name, outcome, diff=host_plan.diff))
+    return tuple(reports)
+
+
 def _install_interrupt(stop: StopSignal, console: Console) -> Callable[[], None]:
     """First Ctrl-C: finish or roll back the current host, then stop. Second: abort now."""
     previous = signal.getsignal(signal.SIGINT)
@@ -328,6 +354,7 @@ def _rollout(
         host_serial = serial or min(s.serial for s in prepared.states)
         ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
         stop = StopSignal()
+        done: dict[str, HostReport] = {}
         restore = _install_interrupt(stop, run.console)
         try:
             reports = apply_plan(
@@ -346,18 +373,33 @@ def _rollout(
                     },
                 ),
                 stop=stop,
+                reports=done,
             )
         except KeyboardInterrupt:
-            states = ", ".join(f"{h} in {p} ({k})" for h, (p, k) in run.reporter.last.items())
-            run.console.print(f"[bold red]aborted[/]: hosts were left as follows: {states}")
-            raise
+            reports = _aborted_reports(run, the_plan, done)
+            print_recap(run.console, reports)
+            return _finish(
+                run,
+                reports,
+                ExitCode.ROLLBACK_FAILED,
+                json_path=json_path,
+                metrics_path=metrics_path,
+                inventories=inventories,
+            )
         finally:
             restore()
     print_recap(run.console, reports)
+    code = exit_code_for_run(reports)
+    if (
+        stop.requested
+        and code is ExitCode.OK
+        and any(r.outcome is Outcome.SKIPPED for r in reports)
+    ):
+        code = ExitCode.ROLLED_BACK  # stopped by the operator: later hosts untouched
     return _finish(
         run,
         reports,
-        exit_code_for_run(reports),
+        code,
         json_path=json_path,
         metrics_path=metrics_path,
         inventories=inventories,

@@ -332,13 +332,15 @@ def apply_plan(
     reporter: Reporter,
     options: ApplyOptions,
     stop: StopSignal | None = None,
+    reports: dict[str, HostReport] | None = None,
 ) -> tuple[HostReport, ...]:
     """Apply every pending host of ``plan`` in batches of ``serial``; stop at the first failure.
 
-    Returns one report per host of the plan, in plan order.
+    Returns one report per host of the plan, in plan order. ``reports``, when given, is filled
+    as hosts finish, so a caller interrupted by a second Ctrl-C still knows what was done.
     """
     stop = stop or StopSignal()
-    reports: dict[str, HostReport] = {}
+    reports = {} if reports is None else reports
     batch: list[HostPlan] = []
     halted = False
     order = list(plan.hosts)
@@ -348,12 +350,17 @@ def apply_plan(
         contexts = [
             HostContext(p.state, transports[p.name], clock, reporter, plan.run_id) for p in batch
         ]
-        with ThreadPoolExecutor(max_workers=max(1, len(batch))) as pool:
-            results = list(
-                pool.map(
-                    lambda cp: _apply_host(cp[0], cp[1], options), zip(contexts, batch, strict=True)
+        if len(batch) == 1:
+            # In this thread: a second Ctrl-C then interrupts the host's step at once.
+            results = [_apply_host(contexts[0], batch[0], options)]
+        else:
+            with ThreadPoolExecutor(max_workers=len(batch)) as pool:
+                results = list(
+                    pool.map(
+                        lambda cp: _apply_host(cp[0], cp[1], options),
+                        zip(contexts, batch, strict=True),
+                    )
                 )
-            )
         for result in results:
             reports[result.host] = result
             if result.failed:

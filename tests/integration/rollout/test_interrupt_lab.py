@@ -1,0 +1,90 @@
+"""Ctrl-C during a rollout: once finishes the current host then stops; twice aborts at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from deployer.lab.testing import LabHandle
+
+pytestmark = pytest.mark.integration
+
+
+def _start_apply(lab: LabHandle, tmp_path: Path) -> subprocess.Popen[str]:
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "deployer",
+            "apply",
+            "-i",
+            str(lab.inventory),
+            "--yes",
+            "--no-color",
+            "-e",
+            "apiserver_flags.audit-log-maxage=45",
+            "-e",
+            "soak_seconds=3",
+            "--lock",
+            str(tmp_path / "lock"),
+            "--json",
+            str(tmp_path / "report.json"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout_s: float) -> list[str]:
+    assert proc.stdout is not None
+    seen = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return seen
+    proc.kill()
+    pytest.fail(f"never printed {needle!r}: {''.join(seen)}")
+
+
+def test_one_ctrl_c_finishes_the_current_host_then_stops(lab: LabHandle, tmp_path: Path) -> None:
+    proc = _start_apply(lab, tmp_path)
+    _wait_for_line(proc, "[lab-cp1] [restart] wait", timeout_s=60)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 3, out
+    assert "stopping after the current host" in out
+    hosts = json.loads((tmp_path / "report.json").read_text())["hosts"]
+    assert hosts["lab-cp1"]["outcome"] == "changed", "the current host was finished and verified"
+    assert hosts["lab-cp2"]["outcome"] == "skipped"
+    assert hosts["lab-cp3"]["outcome"] == "skipped"
+
+
+def test_two_ctrl_c_abort_at_once_and_say_where_the_host_was_left(
+    lab: LabHandle, tmp_path: Path
+) -> None:
+    proc = _start_apply(lab, tmp_path)
+    _wait_for_line(proc, "[lab-cp1] [verify] wait soak", timeout_s=60)
+    proc.send_signal(signal.SIGINT)
+    _wait_for_line(proc, "press Ctrl-C again to abort", timeout_s=10)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 4, out
+    hosts = json.loads((tmp_path / "report.json").read_text())["hosts"]
+    assert hosts["lab-cp1"]["outcome"] == "rollback_failed"
+    assert "aborted by a second Ctrl-C during verify" in hosts["lab-cp1"]["error"]["message"]
+    assert hosts["lab-cp2"]["outcome"] == "skipped"
+    assert "lab-cp1 was left in verify" in out
