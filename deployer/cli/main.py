@@ -7,6 +7,7 @@ place that prints them and maps them to the contract's exit codes, so a test can
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -14,10 +15,10 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
-from deployer import __version__
 from deployer.errors import DeployerError, ExitCode, InputError, exit_code_for
 
 __all__ = ["cli", "main", "run"]
@@ -27,8 +28,50 @@ _log = logging.getLogger(__name__)
 _CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=_CONTEXT_SETTINGS)
-@click.version_option(__version__, "--version", prog_name="deployer")
+#: Command name -> the modules that define it, imported only when the command is used.
+#: Why lazily: importing every command (paramiko, the lab, Jinja, the schema) costs about a
+#: second, which ``deployer --version`` or ``deployer validate`` should not pay.
+_COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "validate": ("commands_offline",),
+    "render": ("commands_offline",),
+    "inventory": ("commands_offline", "commands_vagrant"),
+    "plan": ("commands_rollout",),
+    "apply": ("commands_rollout",),
+    "verify": ("commands_rollout",),
+    "converge": ("commands_rollout",),
+    "lab": ("commands_lab",),
+    "history": ("commands_converge",),
+    "completion": ("commands_converge",),
+}
+
+
+class _LazyGroup(click.Group):
+    """A group whose commands are attached by their module's ``register`` on first use."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded: set[str] = set()
+
+    def _load(self, module_name: str) -> None:
+        if module_name in self._loaded:
+            return
+        self._loaded.add(module_name)
+        module = importlib.import_module(f"deployer.cli.{module_name}")
+        module.register(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, without importing any of them."""
+        return sorted(set(_COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the command's modules, then return it."""
+        for module_name in _COMMAND_MODULES.get(cmd_name, ()):
+            self._load(module_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings=_CONTEXT_SETTINGS)
+@click.version_option(package_name="deployer", prog_name="deployer")
 def cli() -> None:
     """Keep the kube-apiserver of Kubernetes control planes as the inventory declares it.
 
@@ -41,22 +84,6 @@ def cli() -> None:
     Exit codes: 0 ok, 1 internal error, 2 changes pending, 3 rolled back, 4 rollback failed,
     5 unreachable, 6 invalid input, 7 locked.
     """
-
-
-def _register_commands() -> None:
-    """Attach every command module's commands; each module owns its own options and help."""
-    modules = ("offline", "lab", "rollout", "converge", "vagrant")
-    for name in (f"commands_{m}" for m in modules):
-        try:
-            module = __import__(f"deployer.cli.{name}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"deployer.cli.{name}":
-                raise
-            continue
-        module.register(cli)
-
-
-_register_commands()
 
 
 def _write_crash_log(error: BaseException) -> Path:
