@@ -58,6 +58,16 @@ def _ssh_options(func: Callable[..., object]) -> Callable[..., object]:
     return func
 
 
+def _lock_option(func: Callable[..., object]) -> Callable[..., object]:
+    return click.option(
+        "--lock",
+        "lock_path",
+        metavar="FILE",
+        default=None,
+        help="Local run lock file (default: $XDG_RUNTIME_DIR/deployer.lock).",
+    )(func)
+
+
 def _json_option(func: Callable[..., object]) -> Callable[..., object]:
     return click.option(
         "--json",
@@ -422,13 +432,7 @@ def _rollout(
 @click.option(
     "--force", is_flag=True, help="Start although some hosts are not ready or have stray files."
 )
-@click.option(
-    "--lock",
-    "lock_path",
-    metavar="FILE",
-    default=None,
-    help="Local run lock file (default: $XDG_RUNTIME_DIR/deployer.lock).",
-)
+@_lock_option
 @_json_option
 @output_options
 def apply(
@@ -487,13 +491,7 @@ def apply(
     default=None,
     help="Write Prometheus text format for node_exporter's textfile collector.",
 )
-@click.option(
-    "--lock",
-    "lock_path",
-    metavar="FILE",
-    default=None,
-    help="Local run lock file (default: $XDG_RUNTIME_DIR/deployer.lock).",
-)
+@_lock_option
 @click.option(
     "--max-hosts",
     type=click.IntRange(min=1),
@@ -593,14 +591,10 @@ def verify(
                     soak_s=soak_s,
                 )
             except VerifyFailed as exc:
-                checks = [
-                    {"check": c.name, "ok": c.ok, "detail": c.detail} for c in exc.report.checks
-                ]
-                return HostReport(
-                    state.host.name, Outcome.FAILED, error=exc, details=(("verify", checks),)
-                )
-            checks = [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in result.checks]
-            return HostReport(state.host.name, Outcome.UNCHANGED, details=(("verify", checks),))
+                details = (("verify", exc.report.as_details()),)
+                return HostReport(state.host.name, Outcome.FAILED, error=exc, details=details)
+            details = (("verify", result.as_details()),)
+            return HostReport(state.host.name, Outcome.UNCHANGED, details=details)
 
         results = run_parallel(ready, check, forks=forks)
         for state in prepared.states:
@@ -618,14 +612,9 @@ def verify(
                         error=error if isinstance(error, DeployerError) else None,
                     )
                 )
-    print_recap(run.console, tuple(reports))
     final = tuple(reports)
-    code = ExitCode.OK
-    if any(r.outcome is Outcome.FAILED for r in final):
-        code = ExitCode.ROLLED_BACK
-    elif any(r.outcome is Outcome.UNREACHABLE for r in final):
-        code = ExitCode.UNREACHABLE
-    return _finish(run, final, code, json_path=json_path)
+    print_recap(run.console, final)
+    return _finish(run, final, exit_code_for_run(final), json_path=json_path)
 
 
 def register(group: click.Group) -> None:

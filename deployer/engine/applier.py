@@ -218,9 +218,7 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
             ),
             lambda r: ", ".join(c.name for c in r.checks) + " ok",
         )
-        details["verify"] = [
-            {"check": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks
-        ]
+        details["verify"] = report.as_details()
     except (RolloutError, DeployerError, OSError) as exc:
         return _roll_back(
             ctx, plan, phases, details, backup, live, old_ids, running, restart, exc, lock
@@ -253,9 +251,7 @@ def _roll_back(
     lock: RemoteLock,
 ) -> HostReport:
     if isinstance(cause, VerifyFailed):
-        details["verify"] = [
-            {"check": c.name, "ok": c.ok, "detail": c.detail} for c in cause.report.checks
-        ]
+        details["verify"] = cause.report.as_details()
     failed_id = restart.new_id if restart else getattr(cause, "container_id", None)
     evidence = collect_evidence(ctx, failed_id)
     if evidence:

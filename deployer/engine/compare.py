@@ -14,6 +14,7 @@ from deployer.render import parse
 
 __all__ = [
     "apiserver_command",
+    "apiserver_image",
     "flag_changes",
     "flags_of",
     "load_pod",
@@ -50,13 +51,18 @@ def same_pod(a: bytes, b: bytes) -> bool:
 
 def flags_of(command: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """Map ``--name=value`` arguments to name -> values (a flag may repeat)."""
-    flags: dict[str, list[str]] = {}
-    for arg in command[1:]:
-        if not arg.startswith("--"):
-            continue
-        name, _, value = arg[2:].partition("=")
-        flags.setdefault(name.replace("_", "-"), []).append(value)
-    return {k: tuple(v) for k, v in flags.items()}
+    return {name: tuple(values) for name, values in parse.parse_flags(command).items()}
+
+
+def apiserver_image(pod: object) -> str | None:
+    """The ``kube-apiserver`` container's image, or None if there is none."""
+    if not isinstance(pod, Mapping):
+        return None
+    try:
+        image = parse.apiserver_container(pod).get("image")
+    except parse.ManifestError:
+        return None
+    return str(image) if image is not None else None
 
 
 def flag_changes(old: Sequence[str] | None, new: Sequence[str] | None) -> tuple[FlagChange, ...]:

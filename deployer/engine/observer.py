@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from deployer.desired import DesiredState
-from deployer.engine.events import Clock, Reporter
 from deployer.engine.planner import plan_host
 from deployer.errors import DeployerError
 from deployer.facts.health import parse_health
@@ -72,8 +71,6 @@ def build_plan(
     *,
     forks: int,
     run_id: str | None = None,
-    reporter: Reporter | None = None,
-    clock: Clock | None = None,
     rerender: Rerender | None = None,
 ) -> Plan:
     """Observe each host (one round trip and one readyz probe) and plan it.
@@ -85,7 +82,6 @@ def build_plan(
     Raises:
         InputError: a checksummed file is missing on a host (from ``rerender``).
     """
-    del reporter, clock  # reserved for progress output; observation is quick
 
     def work(state: DesiredState) -> HostPlan:
         name = state.host.name

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from deployer.desired import DesiredState
 from deployer.engine.compare import (
     apiserver_command,
+    apiserver_image,
     flag_changes,
     load_pod,
     same_pod,
@@ -34,16 +35,6 @@ _RELOADED_FLAGS = frozenset(
         "tls-sni-cert-key",
     }
 )
-
-
-def _image(pod: object) -> str | None:
-    if not isinstance(pod, dict):
-        return None
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        if isinstance(container, dict) and container.get("name") == "kube-apiserver":
-            image = container.get("image")
-            return str(image) if image is not None else None
-    return None
 
 
 def pod_drift(observed: HostObservation) -> str | None:
@@ -180,7 +171,7 @@ def _decide(
             notes=tuple(notes),
         )
     changes = flag_changes(apiserver_command(live_pod), apiserver_command(desired_pod))
-    old_image, new_image = _image(live_pod), _image(desired_pod)
+    old_image, new_image = apiserver_image(live_pod), apiserver_image(desired_pod)
     if old_image != new_image:
         notes.append(f"image: {old_image} -> {new_image}")
     if not changes and old_image == new_image:

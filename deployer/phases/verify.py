@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from deployer.engine.compare import apiserver_command, load_pod
+from deployer.engine.compare import apiserver_command, apiserver_image, load_pod
 from deployer.engine.events import poll_until
 from deployer.errors import DeployerError, RolloutError
 from deployer.facts.crictl import ParseError, parse_inspect_args
@@ -34,6 +34,10 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when every check passed."""
         return all(c.ok for c in self.checks)
+
+    def as_details(self) -> list[dict[str, object]]:
+        """The checks as the JSON report's ``verify`` list."""
+        return [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks]
 
     def failures(self) -> tuple[ProbeResult, ...]:
         """The checks that failed."""
@@ -162,15 +166,9 @@ def verify_host(
 
 
 def _image_tag(manifest: bytes) -> str | None:
-    pod = load_pod(manifest)
-    if not isinstance(pod, dict):
-        return None
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        if isinstance(container, dict) and container.get("name") == "kube-apiserver":
-            image = str(container.get("image") or "")
-            name, _, tag = image.rpartition(":")
-            return tag if name and "/" not in tag else None
-    return None
+    image = apiserver_image(load_pod(manifest)) or ""
+    name, _, tag = image.rpartition(":")
+    return tag if name and "/" not in tag else None
 
 
 def _version_check(ctx: HostContext, creds: KubeconfigCredentials, manifest: bytes) -> ProbeResult:
