@@ -36,8 +36,9 @@ _PEM = re.compile(
     r"-----BEGIN ([A-Z0-9 ]+)-----\r?\n((?:[A-Za-z0-9+/=]+\r?\n|[^\r\n:]+: [^\r\n]*\r?\n)*)"
     r"-----END \1-----"
 )
-_EMAIL = re.compile(r"\bclaims\s*\.\s*email\b")
-_EMAIL_VERIFIED = re.compile(r"\bclaims\s*\.\s*email_verified\b")
+# ``claims.email`` or the optional select ``claims.?email`` (hasSelectExp handles OptSelect).
+_EMAIL = re.compile(r"\bclaims\s*\.\??\s*email\b")
+_EMAIL_VERIFIED = re.compile(r"\bclaims\s*\.\??\s*email_verified\b")
 # k8s.io/apimachinery pkg/util/validation/validation.go httpPathFmt
 _HTTP_PATH = re.compile(r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+")
 

@@ -151,13 +151,14 @@ def decode(document: object, facts: LoaderFacts) -> DecodeResult:
         out.errors.append(f"no field data for {out.gvk} in {facts.minor}")
         return out
     _walk(document, tree, FieldPath(), out)
-    if facts.decoding == "strict":
-        out.errors.extend(f"strict decoding error: {w}" for w in out.warnings)
+    # Strict decoding reports every unknown field in one error, comma-separated (sigs.k8s.io/json).
+    unknown = ", ".join(out.warnings)
+    if facts.decoding == "strict" and unknown:
+        out.errors.append(f"strict decoding error: {unknown}")
         out.warnings.clear()
-    elif facts.decoding == "strict-then-lenient":
+    elif facts.decoding == "strict-then-lenient" and unknown:
         out.warnings[:] = [
-            f"falling back to lenient decoding (kube-apiserver logs a warning): {w}"
-            for w in out.warnings
+            f"falling back to lenient decoding (kube-apiserver logs a warning): {unknown}"
         ]
     else:
         out.warnings[:] = [f"{w}: kube-apiserver ignores it" for w in out.warnings]

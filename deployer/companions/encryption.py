@@ -293,7 +293,8 @@ def validate_encryption(
             errs.append(required(ppath, _AT_LEAST_ONE.format(ppath)))
         for j, provider in enumerate(providers):
             errs += _provider(provider, ppath.index(j), names, reload)
-        if len(providers) > 1 and providers[0].has("identity"):
+        first = [p for p in _PROVIDERS if providers[0].has(p)] if providers else []
+        if len(providers) > 1 and first == ["identity"]:
             warnings.append(
                 f"{ppath.index(0)}: identity is the first provider, so {', '.join(resources)} "
                 "are written to etcd unencrypted (the other providers only decrypt)"
