@@ -157,8 +157,10 @@ def decode(document: object, facts: LoaderFacts) -> DecodeResult:
         out.errors.append(f"strict decoding error: {unknown}")
         out.warnings.clear()
     elif facts.decoding == "strict-then-lenient" and unknown:
+        # pkg/audit/policy/reader.go logs this with klog.Warningf and goes on.
         out.warnings[:] = [
-            f"falling back to lenient decoding (kube-apiserver logs a warning): {unknown}"
+            "Audit policy contains errors, falling back to lenient decoding: "
+            f"strict decoding error: {unknown}"
         ]
     else:
         out.warnings[:] = [f"{w}: kube-apiserver ignores it" for w in out.warnings]

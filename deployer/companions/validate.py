@@ -17,7 +17,7 @@ from deployer.companions.admission import LEGACY_KEYS, admission_warnings
 from deployer.companions.audit import validate_policy
 from deployer.companions.authentication import validate_authentication
 from deployer.companions.authorization import validate_authorization
-from deployer.companions.decode import decode
+from deployer.companions.decode import DecodeResult, decode
 from deployer.companions.document import Context, Node
 from deployer.companions.egress import validate_egress
 from deployer.companions.encryption import validate_encryption
@@ -25,6 +25,7 @@ from deployer.companions.facts import KINDS, LoaderFacts, loader_facts, minor_ke
 from deployer.companions.fielderrors import FieldError
 from deployer.companions.tracing import validate_tracing
 from deployer.errors import InputProblem, ValidationError
+from deployer.schema.gostrconv import go_quote
 
 __all__ = ["Options", "check_companion", "kind_of", "validate_companion"]
 
@@ -97,6 +98,29 @@ def _problem(file: str, facts: LoaderFacts, text: str, *, warning: bool = False)
     )
 
 
+#: What each loader says about an empty file (None: it goes on with an empty configuration).
+_EMPTY = {
+    # pkg/server/options/encryptionconfig/config.go loadDataAndHash
+    "EncryptionConfiguration": "encryption provider configuration file {file} is empty",
+    # k8s.io/kubernetes pkg/kubeapiserver/options/authentication.go
+    "AuthenticationConfiguration": "empty config data",
+    # k8s.io/kubernetes pkg/kubeapiserver/authorizer/load/load.go: the default configuration
+    "AuthorizationConfiguration": None,
+    # pkg/audit/policy/reader.go and the strict codecs: nothing to take apiVersion/kind from
+    "Policy": "failed decoding: Object 'Kind' is missing in ''",
+    "AdmissionConfiguration": "Object 'Kind' is missing in ''",
+    "EgressSelectorConfiguration": "Object 'Kind' is missing in ''",
+    "TracingConfiguration": (
+        "unable to decode tracing configuration data: Object 'Kind' is missing in ''"
+    ),
+}
+
+
+def _empty_file(file: str, facts: LoaderFacts) -> str | None:
+    text = _EMPTY[facts.kind]
+    return None if text is None else text.replace("{file}", go_quote(file))
+
+
 def validate_companion(
     file: str,
     document: object,
@@ -140,7 +164,14 @@ def validate_companion(
             "PodNodeSelector"
         )
         return (_problem(file, facts, text, warning=True),)
-    decoded = decode(document, facts)
+    if document is None:  # an empty file
+        empty = _empty_file(file, facts)
+        if empty is not None or not facts.accepted:
+            return (_problem(file, facts, empty or "the file is empty"),)
+        # The authorization loader defaults an empty file; validation then decides.
+        decoded, document = DecodeResult(), {}
+    else:
+        decoded = decode(document, facts)
     problems = [_problem(file, facts, e) for e in decoded.errors]
     problems += [_problem(file, facts, w, warning=True) for w in decoded.warnings]
     if decoded.errors:
