@@ -11,6 +11,7 @@ environment of the binary): an expression is checked for presence and duplicates
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Sequence
 
@@ -21,6 +22,7 @@ from deployer.companions.document import Context, Node
 from deployer.companions.fielderrors import (
     FieldError,
     FieldPath,
+    Literal,
     duplicate,
     forbidden,
     invalid,
@@ -28,6 +30,7 @@ from deployer.companions.fielderrors import (
     too_many,
 )
 from deployer.companions.gourl import GoURLError, parse_url
+from deployer.schema.gostrconv import go_quote
 
 __all__ = ["validate_authentication"]
 
@@ -370,7 +373,9 @@ def validate_authentication(
     for i, jwt in enumerate(jwts):
         path = root.index(i)
         issuer = jwt.node("issuer")
-        errs += _issuer(issuer, path.child("issuer"), ctx, disallowed_issuers)
+        # Disallowed issuers (the service-account issuers) are checked from 1.30 on.
+        disallowed = disallowed_issuers if ctx.since("authn_many_jwt") else ()
+        errs += _issuer(issuer, path.child("issuer"), ctx, disallowed)
         errs += _claim_rules(
             jwt.nodes("claimValidationRules"), path.child("claimValidationRules"), ctx
         )
@@ -391,10 +396,19 @@ def validate_authentication(
         if not ctx.gate("AnonymousAuthConfigurableEndpoints"):
             errs.append(forbidden(FieldPath(("anonymous",)), ctx.message("anonymous_gate_off")))
         if not anonymous.flag("enabled") and anonymous.count("conditions"):
+            paths = [c.text("path") for c in anonymous.nodes("conditions")]
+            shown = Literal(
+                "[]apiserver.AnonymousAuthCondition{"
+                + ", ".join(
+                    f"apiserver.AnonymousAuthCondition{{Path:{go_quote(p)}}}" for p in paths
+                )
+                + "}",
+                "[" + ",".join(f'{{"path":{json.dumps(p)}}}' for p in paths) + "]",
+            )
             errs.append(
                 invalid(
                     FieldPath(("anonymous", "conditions")),
-                    anonymous.raw("conditions"),
+                    shown,
                     "enabled should be set to true when conditions are defined",
                 )
             )
