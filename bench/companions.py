@@ -5,10 +5,11 @@ Usage: .venv/bin/python bench/companions.py [--runs 5] [--repeat 200]
 Validates every "good" case document of ``tests/data/companions`` (each case that expects no
 error, for the last two minors it names, or 1.31 and 1.36 for ``all``) ``--repeat`` times,
 ``--runs`` times, and prints the median microseconds per validation per kind, and the cold
-cost of the first validation in a fresh process (loading the packaged facts). Why it matters: a plan validates each companion file
-once per distinct (content, minor), so the figure times the number of files is what validation
-adds to ``plan``. No target is set by the issue; a figure well under a millisecond per file keeps
-validation invisible next to SSH.
+cost of the first validation in a fresh process (loading the packaged facts).
+
+Why it matters: a plan validates each companion file once per distinct (content, minor), so
+the figure times the number of files is what validation adds to ``plan``. No target is set by
+the issue; a figure well under a millisecond per file keeps validation invisible next to SSH.
 """
 
 from __future__ import annotations
