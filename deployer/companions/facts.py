@@ -75,6 +75,8 @@ class LoaderFacts:
     accepted: tuple[Gvk, ...]
     #: Where the facts come from.
     source: str
+    #: The loader's text for a file of another registered kind (``{gvk}``/``{kind}`` filled in).
+    other_kind: str = ""
 
 
 def minor_key(minor: str) -> tuple[int, int]:
@@ -136,6 +138,7 @@ def loader_facts(kind: str, minor: str) -> LoaderFacts:
         decoding=str(decoding["mode"]) if decoding else "strict",
         accepted=gvks,
         source=str(raw["source"]),
+        other_kind=str(raw.get("other_kind", "")),
     )
 
 
