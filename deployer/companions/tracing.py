@@ -36,7 +36,7 @@ def _endpoint(endpoint: str) -> list[FieldError]:
 
 def validate_tracing(doc: Node, ctx: Context) -> tuple[list[FieldError], list[str]]:
     """Return the field errors and the loader's own errors for ``ctx.minor``."""
-    if not ctx.at_least("1.34") and not ctx.gate("APIServerTracing"):
+    if not ctx.since("tracing_gate_check_removed") and not ctx.gate("APIServerTracing"):
         return [], ["APIServerTracing feature is not enabled, but tracing config file was provided"]
     errs = []
     if doc.has("samplingRatePerMillion"):
