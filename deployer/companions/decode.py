@@ -3,10 +3,12 @@
 Why a step of its own: every loader first decodes the file into the version's Go type, and most
 startup failures of hand-written files happen here (a misspelt field under strict decoding, a
 string where a list is expected, an ``apiVersion`` the minor does not know). Which of these fail
-depends on the loader (``LoaderFacts.decoding``): strict loaders fail on unknown fields, the audit
-policy loader falls back to lenient decoding with a warning, the encryption loader drops them
-silently (so a misspelt ``aescbc`` is reported as a provider with no provider, which confuses
-operators: we warn with the field's name). Type errors fail in every mode.
+depends on the loader and the minor (``LoaderFacts.decoding``): strict loaders fail on unknown
+fields, the audit policy loader falls back to lenient decoding with a warning, and the loaders
+that became strict later (encryption in 1.31, admission, egress selector and tracing in 1.32)
+dropped them silently before (so a misspelt ``aescbc`` was reported as a provider with no
+provider, which confuses operators: we warn with the field's name). Type errors fail in every
+mode.
 
 The texts follow apimachinery's: ``strict decoding error: unknown field "jwt[0].isuer"``,
 ``no kind "AuthorizationConfiguration" is registered for version ...``. Go's ``json`` type

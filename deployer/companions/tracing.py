@@ -2,8 +2,8 @@
 
 Follows k8s.io/component-base ``tracing/api/v1/config.go`` (``ValidateTracingConfiguration``:
 ``samplingRatePerMillion`` in 0..1000000, an OTLP gRPC endpoint whose scheme gRPC can resolve)
-and k8s.io/apiserver ``pkg/server/options/tracing.go`` (up to 1.33 the file is refused while the
-``APIServerTracing`` gate is off).
+and k8s.io/apiserver ``pkg/server/options/tracing.go`` (up to 1.36 the file is refused while the
+``APIServerTracing`` gate is off; the gate is locked on from 1.34).
 """
 
 from __future__ import annotations

@@ -53,7 +53,10 @@ def test_which_minor_reads_which_version() -> None:
     assert versions("TracingConfiguration", "1.33") == ["v1alpha1", "v1beta1"]
     assert loader_facts("EgressSelectorConfiguration", "1.31").decoding == "kind-only"
     assert loader_facts("EgressSelectorConfiguration", "1.32").decoding == "strict"
-    assert loader_facts("EncryptionConfiguration", "1.37").decoding == "lenient"
+    assert loader_facts("EncryptionConfiguration", "1.30").decoding == "lenient"
+    assert loader_facts("EncryptionConfiguration", "1.31").decoding == "strict"
+    assert loader_facts("AdmissionConfiguration", "1.31").decoding == "lenient"
+    assert loader_facts("AdmissionConfiguration", "1.32").decoding == "strict"
 
 
 def test_fields_follow_the_version_that_added_them() -> None:
