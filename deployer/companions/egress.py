@@ -1,7 +1,8 @@
 """``EgressSelectorConfiguration``: the checks of ``--egress-selector-config-file`` at startup.
 
 Follows k8s.io/apiserver ``pkg/server/egressselector/config.go``
-(``ValidateEgressSelectorConfiguration``, unchanged v0.28.0..v0.37.0-beta.0), including its
+(``ValidateEgressSelectorConfiguration``, v0.28.0..v0.37.0-beta.0; three texts reworded in
+v0.34.0, in ``loaders.json``), including its
 paths: every protocol error is reported under ``service.connection`` whatever the entry, and the
 duplicate check under ``service.connection[i]``. The file-existence checks of ``tlsConfig``
 (``caBundle``, ``clientCert``, ``clientKey`` must exist on the node) are left to the host; the
@@ -10,7 +11,7 @@ duplicate check under ``service.connection[i]``. The file-existence checks of ``
 
 from __future__ import annotations
 
-from deployer.companions.document import Node
+from deployer.companions.document import Context, Node
 from deployer.companions.fielderrors import (
     FieldError,
     FieldPath,
@@ -46,15 +47,11 @@ def _tls(tls: Node | None) -> list[FieldError]:
     return errs
 
 
-def _tcp(tcp: Node) -> list[FieldError]:
+def _tcp(tcp: Node, ctx: Context) -> list[FieldError]:
     url = tcp.text("url")
     if url.startswith("http://"):
         if tcp.has("tlsConfig"):
-            return [
-                invalid(
-                    _PATH.child("tlsConfig"), "nil", "config must not be present when using HTTP"
-                )
-            ]
+            return [invalid(_PATH.child("tlsConfig"), "nil", ctx.message("egress_http_tls"))]
         return []
     if url.startswith("https://"):
         return _tls(tcp.node("tlsConfig") if tcp.has("tlsConfig") else None)
@@ -63,21 +60,19 @@ def _tcp(tcp: Node) -> list[FieldError]:
     ]
 
 
-def _uds(uds: Node) -> list[FieldError]:
+def _uds(uds: Node, ctx: Context) -> list[FieldError]:
     if not uds.text("udsName"):
-        return [invalid(_PATH.child("udsName"), "nil", "must be present for UDS connections")]
+        return [invalid(_PATH.child("udsName"), "nil", ctx.message("egress_uds_name"))]
     return []
 
 
-def _connection(connection: Node) -> list[FieldError]:
+def _connection(connection: Node, ctx: Context) -> list[FieldError]:
     protocol = connection.text("proxyProtocol")
     transport = connection.node("transport") if connection.has("transport") else None
     if protocol == "Direct":
         if transport is not None:
             return [
-                invalid(
-                    _PATH.child("transport"), "direct", "config must be absent for direct connect"
-                )
+                invalid(_PATH.child("transport"), "direct", ctx.message("egress_direct_transport"))
             ]
         return []
     if protocol == "HTTPConnect":
@@ -93,22 +88,26 @@ def _connection(connection: Node) -> list[FieldError]:
             ]
         if not transport.has("tcp") and not transport.has("uds"):
             return [required(_PATH.child("tcp"), "One of TCP or UDS must be set")]
-        return _tcp(transport.node("tcp")) if transport.has("tcp") else _uds(transport.node("uds"))
+        return (
+            _tcp(transport.node("tcp"), ctx)
+            if transport.has("tcp")
+            else _uds(transport.node("uds"), ctx)
+        )
     if protocol == "GRPC":
         if transport is None:
             return [required(_PATH.child("transport"), "transport must be set for GRPC")]
         if transport.has("uds"):
-            return _uds(transport.node("uds"))
+            return _uds(transport.node("uds"), ctx)
         return [required(_PATH.child("uds"), "UDS must be set with GRPC")]
     return [not_supported(_PATH.child("protocol"), protocol, ("Direct", "HTTPConnect", "GRPC"))]
 
 
-def validate_egress(doc: Node) -> list[FieldError]:
-    """Return ``ValidateEgressSelectorConfiguration``'s errors."""
+def validate_egress(doc: Node, ctx: Context) -> list[FieldError]:
+    """Return ``ValidateEgressSelectorConfiguration``'s errors (texts of ``ctx.minor``)."""
     selections = doc.nodes("egressSelections")
     errs: list[FieldError] = []
     for selection in selections:
-        errs += _connection(selection.node("connection"))
+        errs += _connection(selection.node("connection"), ctx)
     seen: set[str] = set()
     for i, selection in enumerate(selections):
         name = selection.text("name").lower()

@@ -83,7 +83,7 @@ def _semantic(
     if kind == "AdmissionConfiguration":
         return [], [], admission_warnings(doc, options.known_admission_plugins)
     if kind == "EgressSelectorConfiguration":
-        return validate_egress(doc), [], []
+        return validate_egress(doc, ctx), [], []
     errs, loader = validate_tracing(doc, ctx)
     return errs, loader, []
 
