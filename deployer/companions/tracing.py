@@ -1,6 +1,7 @@
 """``TracingConfiguration``: the checks of ``--tracing-config-file`` at startup.
 
-Follows k8s.io/component-base ``tracing/api/v1/config.go`` (``ValidateTracingConfiguration``:
+Follows k8s.io/component-base ``tracing/api/v1/config.go`` (identical v0.28.0..v0.37.0-beta.0;
+``ValidateTracingConfiguration``:
 ``samplingRatePerMillion`` in 0..1000000, an OTLP gRPC endpoint whose scheme gRPC can resolve)
 and k8s.io/apiserver ``pkg/server/options/tracing.go`` (up to 1.36 the file is refused while the
 ``APIServerTracing`` gate is off; the gate is locked on from 1.34).
