@@ -30,6 +30,8 @@ from deployer.schema.gotime import parse_duration
 
 __all__ = ["DecodeResult", "decode"]
 
+_KIND = FieldPath(("kind",))
+_API_VERSION = FieldPath(("apiVersion",))
 _JSON_NAMES = {bool: "bool", int: "number", float: "number", str: "string"}
 
 
@@ -40,6 +42,13 @@ class DecodeResult:
     gvk: Gvk | None = None
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The field each message is about, where it is about one (for the file's line).
+    where: dict[str, FieldPath] = field(default_factory=dict)
+
+    def error(self, path: FieldPath, text: str) -> None:
+        """Record an error about the field at ``path``."""
+        self.errors.append(text)
+        self.where.setdefault(text, path)
 
 
 def _json_type(value: object) -> str:
@@ -62,26 +71,28 @@ def _walk(value: object, tree: Mapping[str, Any], path: FieldPath, out: DecodeRe
         return
     if kind == "object":
         if not isinstance(value, Mapping):
-            out.errors.append(f"{path or '<root>'}: json: cannot unmarshal {got} into an object")
+            out.error(path, f"{path or '<root>'}: json: cannot unmarshal {got} into an object")
             return
         fields: Mapping[str, Any] = tree.get("fields", {})
         for key, item in value.items():
             name = str(key)
             if name not in fields:
-                out.warnings.append(f'unknown field "{path.child(name)}"')
+                text = f'unknown field "{path.child(name)}"'
+                out.warnings.append(text)
+                out.where.setdefault(text, path.child(name))
                 continue
             _walk(item, fields[name], path.child(name), out)
         return
     if kind == "list":
         if not isinstance(value, list | tuple):
-            out.errors.append(f"{path}: json: cannot unmarshal {got} into a list")
+            out.error(path, f"{path}: json: cannot unmarshal {got} into a list")
             return
         for i, item in enumerate(value):
             _walk(item, tree["items"], path.index(i), out)
         return
     if kind == "map":
         if not isinstance(value, Mapping):
-            out.errors.append(f"{path}: json: cannot unmarshal {got} into a map")
+            out.error(path, f"{path}: json: cannot unmarshal {got} into a map")
             return
         for key, item in value.items():
             _walk(item, tree["values"], path.key(str(key)), out)
@@ -92,18 +103,18 @@ def _walk(value: object, tree: Mapping[str, Any], path: FieldPath, out: DecodeRe
 def _scalar(value: object, kind: str, got: str, path: FieldPath, out: DecodeResult) -> None:
     if kind == "duration":
         if not isinstance(value, str):
-            out.errors.append(f"{path}: json: cannot unmarshal {got} into a duration string")
+            out.error(path, f"{path}: json: cannot unmarshal {got} into a duration string")
             return
         try:
             parse_duration(value)
         except GoValueError as exc:
-            out.errors.append(f"{path}: {exc}")
+            out.error(path, f"{path}: {exc}")
         return
     wanted = {"string": "string", "bool": "bool", "int": "number", "number": "number"}[kind]
     if got != wanted:
-        out.errors.append(f"{path}: json: cannot unmarshal {got} into a field of type {kind}")
+        out.error(path, f"{path}: json: cannot unmarshal {got} into a field of type {kind}")
     elif kind == "int" and isinstance(value, float) and not value.is_integer():
-        out.errors.append(f"{path}: json: cannot unmarshal number {value} into an integer")
+        out.error(path, f"{path}: json: cannot unmarshal number {value} into an integer")
 
 
 def _in_scheme(gvk: Gvk, facts: LoaderFacts) -> bool:
@@ -124,7 +135,7 @@ def _header(document: Mapping[str, object], facts: LoaderFacts, out: DecodeResul
     if facts.decoding == "kind-only":
         # 1.28-1.31 egress selector loader: yaml.Unmarshal into v1beta1, kind compared only.
         if kind != "EgressSelectorConfiguration":
-            out.errors.append(f'invalid service configuration object "{kind or ""}"')
+            out.error(_KIND, f'invalid service configuration object "{kind or ""}"')
             return
         out.gvk = Gvk(str(api_version or "apiserver.k8s.io/v1beta1"), str(kind))
         return
@@ -142,11 +153,13 @@ def _header(document: Mapping[str, object], facts: LoaderFacts, out: DecodeResul
     if in_scheme and facts.other_kind:
         # Another kind the loader's scheme knows: decoding succeeds, the type check fails.
         text = facts.other_kind.replace("{gvk}", str(gvk)).replace("{kind}", gvk.kind)
-        out.errors.append(text)
+        out.error(_KIND, text)
     elif in_scheme:
-        out.errors.append(f"got unexpected config type: {gvk}")
+        out.error(_KIND, f"got unexpected config type: {gvk}")
     else:
-        out.errors.append(f'no kind "{gvk.kind}" is registered for version "{gvk.api_version}"')
+        out.error(
+            _API_VERSION, f'no kind "{gvk.kind}" is registered for version "{gvk.api_version}"'
+        )
 
 
 def decode(document: object, facts: LoaderFacts) -> DecodeResult:
@@ -172,16 +185,22 @@ def decode(document: object, facts: LoaderFacts) -> DecodeResult:
     _walk(document, tree, FieldPath(), out)
     # Strict decoding reports every unknown field in one error, comma-separated (sigs.k8s.io/json).
     unknown = ", ".join(out.warnings)
-    if facts.decoding == "strict" and unknown:
-        out.errors.append(f"strict decoding error: {unknown}")
+    first = out.where.get(out.warnings[0]) if out.warnings else None
+    if facts.decoding == "strict" and unknown and first is not None:
+        out.error(first, f"strict decoding error: {unknown}")
         out.warnings.clear()
     elif facts.decoding == "strict-then-lenient" and unknown:
         # pkg/audit/policy/reader.go logs this with klog.Warningf and goes on.
-        out.warnings[:] = [
+        text = (
             "Audit policy contains errors, falling back to lenient decoding: "
             f"strict decoding error: {unknown}"
-        ]
+        )
+        out.warnings[:] = [text]
+        if first is not None:
+            out.where[text] = first
     else:
+        for w in out.warnings:
+            out.where[f"{w}: kube-apiserver ignores it"] = out.where[w]
         out.warnings[:] = [f"{w}: kube-apiserver ignores it" for w in out.warnings]
     return out
 

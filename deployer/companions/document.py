@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from deployer.companions.facts import gate_default, message, minor_key, since
+from deployer.companions.fielderrors import FieldPath
 from deployer.model.host import Secret
 
-__all__ = ["Context", "Node"]
+__all__ = ["Context", "Node", "line_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +102,27 @@ class Context:
     def json_values(self) -> bool:
         """Whether bad values print as JSON (1.34+) or as Go's ``%#v``."""
         return since("field_value_json", self.minor)
+
+
+def line_of(document: object, path: FieldPath) -> int | None:
+    """Return the 1-based line of the field at ``path``, when the document knows its lines.
+
+    Documents parsed by :func:`deployer.inventory.yamlfile.load_yaml_text` are made of mappings
+    that carry ``lines`` (key -> line) and ``line`` (their first key); a plain ``dict`` has
+    neither and gives None. The deepest known line on the way is returned, so a missing field
+    points at its parent.
+    """
+    found: int | None = None
+    value = document
+    for part in path.parts:
+        if isinstance(part, int):
+            value = value[part] if isinstance(value, list | tuple) and part < len(value) else None
+            line = getattr(value, "line", None)
+        elif isinstance(value, Mapping):
+            line = getattr(value, "lines", {}).get(part)
+            value = value.get(part)
+        else:
+            break
+        if isinstance(line, int):
+            found = line
+    return found

@@ -13,6 +13,7 @@ writes one), and a value that is empty after that is an error, as an unset varia
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -87,9 +88,16 @@ def _walk(
             if problem:
                 problems.append(problem)
             return secret
-        return {
+        resolved = {
             k: _walk(v, where.child(str(k)), base_dir, environ, problems) for k, v in value.items()
         }
+        if isinstance(value, dict) and type(value) is not dict:
+            # A mapping that knows its lines (inventory.yamlfile.LineMap): keep them.
+            clone = copy.copy(value)
+            clone.clear()
+            clone.update(resolved)
+            return clone
+        return resolved
     if isinstance(value, list | tuple):
         return [_walk(v, where.index(i), base_dir, environ, problems) for i, v in enumerate(value)]
     return value

@@ -18,7 +18,7 @@ from deployer.companions.audit import validate_policy
 from deployer.companions.authentication import validate_authentication
 from deployer.companions.authorization import validate_authorization
 from deployer.companions.decode import DecodeResult, decode
-from deployer.companions.document import Context, Node
+from deployer.companions.document import Context, Node, line_of
 from deployer.companions.egress import validate_egress
 from deployer.companions.encryption import validate_encryption
 from deployer.companions.facts import KINDS, LoaderFacts, loader_facts, minor_key
@@ -88,13 +88,20 @@ def _semantic(
     return errs, loader, []
 
 
-def _problem(file: str, facts: LoaderFacts, text: str, *, warning: bool = False) -> InputProblem:
+def _problem(
+    file: str, facts: LoaderFacts, text: str, *, warning: bool = False, line: int | None = None
+) -> InputProblem:
     hint = None
     if not warning and ("registered" in text or "unexpected config type" in text):
         accepted = ", ".join(f"{g.api_version} {g.kind}" for g in facts.accepted)
         hint = f"kube-apiserver {facts.minor} reads --{facts.flag} as: {accepted}"
     return InputProblem(
-        f"{facts.kind}: {text}", file=file, flag=facts.flag, hint=hint, is_warning=warning
+        f"{facts.kind}: {text}",
+        file=file,
+        line=line,
+        flag=facts.flag,
+        hint=hint,
+        is_warning=warning,
     )
 
 
@@ -172,13 +179,21 @@ def validate_companion(
         decoded, document = DecodeResult(), {}
     else:
         decoded = decode(document, facts)
-    problems = [_problem(file, facts, e) for e in decoded.errors]
-    problems += [_problem(file, facts, w, warning=True) for w in decoded.warnings]
+
+    def line(text: str) -> int | None:
+        path = decoded.where.get(text)
+        return None if path is None else line_of(document, path)
+
+    problems = [_problem(file, facts, e, line=line(e)) for e in decoded.errors]
+    problems += [_problem(file, facts, w, warning=True, line=line(w)) for w in decoded.warnings]
     if decoded.errors:
         return tuple(problems)
     ctx = Context(minor=minor, gates=options.gates)
     errs, loader, warnings = _semantic(resolved, Node.of(document), ctx, options)
-    problems += [_problem(file, facts, e.text(json_values=ctx.json_values)) for e in errs]
+    problems += [
+        _problem(file, facts, e.text(json_values=ctx.json_values), line=line_of(document, e.path))
+        for e in errs
+    ]
     problems += [_problem(file, facts, text) for text in loader]
     problems += [_problem(file, facts, w, warning=True) for w in warnings]
     return tuple(problems)

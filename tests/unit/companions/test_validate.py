@@ -3,12 +3,15 @@ Go URL parser the URL checks depend on."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from deployer.companions import Options, check_companion, validate_companion
+from deployer.companions import Options, check_companion, resolve_secrets, validate_companion
 from deployer.companions.fielderrors import FieldPath, invalid
 from deployer.companions.gourl import GoURLError, parse_url
 from deployer.errors import ExitCode, ValidationError, exit_code_for
+from deployer.inventory.yamlfile import load_yaml_text
 from deployer.model.host import Secret
 
 POLICY = {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [{"level": "Metadata"}]}
@@ -136,3 +139,32 @@ def test_go_url_parts() -> None:
     assert (url.raw_query, url.fragment) == ("a=1", "f")
     assert parse_url("unix:///var/run/kms.sock").scheme == "unix"
     assert parse_url("/var/run/kms.sock").scheme == ""
+
+
+LINED = """\
+apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: [secrets]
+    providers:
+      - aescbc:
+          keys:
+            - name: key1
+              secret: {secret_env: SHORT}
+      - identity: {}
+      - aesgcm:
+          kes: []
+"""
+
+
+def test_problems_carry_the_line_of_the_field(tmp_path: Path) -> None:
+    parsed = load_yaml_text(LINED, "enc.yaml")
+    assert parsed.problems == []
+    doc = resolve_secrets(
+        parsed.data, file="enc.yaml", base_dir=tmp_path, environ={"SHORT": "YQ=="}
+    )
+    (strict,) = validate_companion("enc.yaml", doc, "1.31")
+    assert strict.line == 12
+    assert str(strict).startswith("[enc.yaml:12] [--encryption-provider-config]")
+    lenient = validate_companion("enc.yaml", doc, "1.30")
+    assert [(p.line, p.is_warning) for p in lenient] == [(12, True), (9, False), (11, False)]
