@@ -155,7 +155,7 @@ def prerun_error(parsed: ParsedFlags, schema: FlagSchema) -> str | None:
     Unknown gate names are not reported: the reference lists only non-GA gates, so a name
     missing from the list may still be valid (the validator warns instead).
     """
-    if schema.minor_number < 31:
+    if not schema.gates_are_components:
         return None
     error = _emulated_version_error(parsed)
     if error:
