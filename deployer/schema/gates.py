@@ -127,9 +127,10 @@ def gate_values(parsed: ParsedFlags, schema: FlagSchema) -> GateValues:
     return GateValues(schema=schema, explicit=MappingProxyType(explicit))
 
 
-def _emulated_version_error(parsed: ParsedFlags) -> str | None:
+def _version_flag_error(parsed: ParsedFlags, flag: str) -> str | None:
+    """``--emulated-version`` and (1.35+) ``--min-compatibility-version``: the same parser."""
     seen: dict[str, str] = {}
-    for item in parsed.strings("emulated-version"):
+    for item in parsed.strings(flag):
         component, text = _COMPONENT, item  # Go trims only around '='-separated parts
         if "=" in item:
             key, _, value = item.partition("=")
@@ -157,9 +158,10 @@ def prerun_error(parsed: ParsedFlags, schema: FlagSchema) -> str | None:
     """
     if not schema.gates_are_components:
         return None
-    error = _emulated_version_error(parsed)
-    if error:
-        return error
+    for flag in ("emulated-version", "min-compatibility-version"):
+        error = _version_flag_error(parsed, flag) if flag in schema.flags else None
+        if error:
+            return error
     gates, error = _kube_gates(parsed)
     if error:
         return error

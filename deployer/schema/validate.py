@@ -23,7 +23,7 @@ from deployer.schema.parsed import ParsedFlags, schema_defaults
 from deployer.schema.pflag import set_error_text
 from deployer.schema.startup import check_startup
 from deployer.schema.values import accumulate, parse_flag_value
-from deployer.versions import minor_key, version_table
+from deployer.versions import MinorRelease, minor_key, version_table
 
 __all__ = ["REQUIRED_FLAGS", "validate_flags"]
 
@@ -205,6 +205,27 @@ def _emulated_version(p: _Problems, parsed: ParsedFlags, schema: FlagSchema) -> 
             message = f"emulation version 1.{minor} is not between [1.{low}.0, 1.{high}.0]"
             hint = f"kube-apiserver {row.minor} emulates 1.{low} to 1.{high} only"
         p.add(message, "emulated-version", hint)
+    _min_compatibility(p, parsed, row, low, high)
+
+
+def _min_compatibility(
+    p: _Problems, parsed: ParsedFlags, row: MinorRelease, low: int, high: int
+) -> None:
+    """1.35+: ``--min-compatibility-version`` between the floor and the emulated version."""
+    emulated = high
+    for item in parsed.strings("emulated-version"):
+        component, minor = _emulation_minor(item)
+        if component == "kube" and minor is not None:
+            emulated = minor
+    for item in parsed.strings("min-compatibility-version"):
+        component, minor = _emulation_minor(item)
+        if component != "kube" or minor is None or low <= minor <= emulated:
+            continue
+        p.add(
+            f"minCompatibilityVersion version 1.{minor} is not between [1.{low}.0, 1.{emulated}.0]",
+            "min-compatibility-version",
+            f"kube-apiserver {row.minor} keeps compatibility with 1.{low} to the emulated version",
+        )
 
 
 def validate_flags(
