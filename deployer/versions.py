@@ -17,15 +17,18 @@ import functools
 import json
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
+from types import MappingProxyType
 
 from deployer.errors import InputError
 
 __all__ = [
     "VERSIONS_DIR_ENV",
+    "GateFact",
     "MinorRelease",
     "VersionTable",
     "data_folder",
@@ -58,6 +61,17 @@ def parse_version(text: str) -> tuple[str, str | None] | None:
 
 
 @dataclass(frozen=True, slots=True)
+class GateFact:
+    """What one minor says about a feature gate its schema's gate list leaves out."""
+
+    default: bool = False
+    #: GA or deprecated: setting it to anything but ``default`` fails at pre-run.
+    locked: bool = False
+    #: Gone from this minor on: any use fails with ``unrecognized feature gate``.
+    removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class MinorRelease:
     """One row of the table: what differs between Kubernetes minors, for deployer."""
 
@@ -80,6 +94,8 @@ class MinorRelease:
     facts_complete: bool
     #: What is missing when ``facts_complete`` is false.
     incomplete: str = ""
+    #: Gate facts from this minor on (until a later row names the gate again).
+    gates: Mapping[str, GateFact] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def number(self) -> int:
@@ -115,6 +131,15 @@ class VersionTable:
                 return row
         return None
 
+    def gate(self, minor: str, name: str) -> GateFact | None:
+        """The newest fact about gate ``name`` in rows up to ``minor`` (None: never named)."""
+        fact: GateFact | None = None
+        for row in self.rows:
+            if minor_key(row.minor) > minor_key(minor):
+                break
+            fact = row.gates.get(name, fact)
+        return fact
+
     def is_newer_than_known(self, minor: str) -> bool:
         """True for a minor released after this table (newer than its newest row)."""
         return minor_key(minor) > minor_key(self.newest.minor)
@@ -136,6 +161,9 @@ def _row(raw: dict[str, object], where: str) -> MinorRelease:
         emulation = raw.get("emulation_range", [])
         if not isinstance(emulation, list):
             raise ValueError("emulation_range must be a list")
+        gates = raw.get("gates", {})
+        if not isinstance(gates, dict) or not all(isinstance(g, dict) for g in gates.values()):
+            raise ValueError("gates must map a gate name to {default, locked, removed}")
         return MinorRelease(
             minor=minor,
             patch=str(raw["patch"]),
@@ -147,6 +175,16 @@ def _row(raw: dict[str, object], where: str) -> MinorRelease:
             emulation_range=tuple(str(v) for v in emulation),
             facts_complete=bool(raw["facts_complete"]),
             incomplete=str(raw.get("incomplete", "")),
+            gates=MappingProxyType(
+                {
+                    str(name): GateFact(
+                        default=bool(g.get("default", False)),
+                        locked=bool(g.get("locked", False)),
+                        removed=bool(g.get("removed", False)),
+                    )
+                    for name, g in gates.items()
+                }
+            ),
         )
     except (KeyError, ValueError) as err:
         raise InputError(

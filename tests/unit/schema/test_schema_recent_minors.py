@@ -137,8 +137,7 @@ def test_metrics_validation_through_field_errors_from_1_36() -> None:
     assert start("1.35", "--disabled-metrics=bad-name") == []
     (disabled,) = start("1.36", "--disabled-metrics=bad-name")
     assert disabled.endswith(
-        'must be fully qualified metric names matching "^[a-zA-Z_:][a-zA-Z0-9_:]*$", '
-        'got "bad-name"'
+        'must be fully qualified metric names matching "^[a-zA-Z_:][a-zA-Z0-9_:]*$", got "bad-name"'
     )
     both = start(
         "1.36",
@@ -173,3 +172,31 @@ def test_emulation_and_compatibility_ranges_of_1_35() -> None:
     assert messages("1.31", emulated_version="1.30") == [
         "--emulated-version 1.30: kube-apiserver 1.31 accepts only kube=1.31"
     ]
+
+
+def _prerun(minor: str, gates: str) -> str | None:
+    schema = load_flag_schema(minor)
+    argv = [f"--{k}={v}" for k, v in KUBEADM.items()] + [f"--feature-gates={gates}"]
+    return startup_failure(parse_command_line(schema, argv), schema)
+
+
+def test_selector_authorization_gates_are_locked_on_from_1_34() -> None:
+    assert _prerun("1.34", "AuthorizeWithSelectors=false") == (
+        "cannot set feature gate AuthorizeWithSelectors to false, feature is locked to true"
+    )
+    assert _prerun("1.34", "AuthorizeNodeWithSelectors=true") is None
+    # 1.33 lets it be set; only the dependency check of Validate() objects.
+    assert _prerun("1.33", "AuthorizeWithSelectors=false") == (
+        "AuthorizeNodeWithSelectors feature requires AuthorizeWithSelectors feature to be enabled"
+    )
+
+
+def test_gates_locked_or_removed_in_1_37() -> None:
+    assert _prerun("1.36", "DeclarativeValidationTakeover=true") is None
+    assert _prerun("1.37", "DeclarativeValidationTakeover=true") == (
+        "cannot set feature gate DeclarativeValidationTakeover to true, feature is locked to false"
+    )
+    assert _prerun("1.36", "AnyVolumeDataSource=true") is None
+    assert _prerun("1.37", "AnyVolumeDataSource=true") == (
+        "unrecognized feature gate: AnyVolumeDataSource"
+    )

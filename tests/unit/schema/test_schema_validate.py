@@ -92,8 +92,7 @@ def test_removed_flags_say_when(flag: str, minor: str, message: str) -> None:
 def test_flag_from_a_newer_version_names_where_it_exists() -> None:
     (problem,) = errors("1.28", authentication_config="/etc/kubernetes/authn.yaml")
     assert problem.message == (
-        "--authentication-config is not a flag of kube-apiserver 1.28 "
-        "(it exists in 1.29-1.37)"
+        "--authentication-config is not a flag of kube-apiserver 1.28 (it exists in 1.29-1.37)"
     )
 
 
