@@ -175,6 +175,9 @@ def etcd_errors(c: CheckContext) -> list[StartupError]:
         tokens = override.split("#")
         if len(tokens) != 2 or len(tokens[0].split("/")) != 2:
             errors.append(_err(_OVERRIDES, "etcd-servers-overrides"))
+        elif c.minor >= 34 and "" in tokens[1].split(";"):
+            # 1.34's ParseEtcdServersOverrides also refuses an empty server (same message).
+            errors.append(_err(_OVERRIDES, "etcd-servers-overrides"))
     if p.boolean("encryption-provider-config-automatic-reload") and not p.text(
         "encryption-provider-config"
     ):

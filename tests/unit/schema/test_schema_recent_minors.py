@@ -200,3 +200,14 @@ def test_gates_locked_or_removed_in_1_37() -> None:
     assert _prerun("1.37", "AnyVolumeDataSource=true") == (
         "unrecognized feature gate: AnyVolumeDataSource"
     )
+
+
+@pytest.mark.parametrize(("minor", "refused"), [("1.33", False), ("1.34", True), ("1.37", True)])
+def test_an_empty_etcd_override_server_is_refused_from_1_34(minor: str, refused: bool) -> None:
+    message = (
+        "--etcd-servers-overrides invalid, must be of format: group/resource#servers, where "
+        "servers are URLs, semicolon separated"
+    )
+    found = start(minor, "--etcd-servers-overrides=/pods#http://etcd4:2379;")
+    assert found == ([message] if refused else [])
+    assert start(minor, "--etcd-servers-overrides=/pods#http://etcd4:2379;http://etcd5:2379") == []
