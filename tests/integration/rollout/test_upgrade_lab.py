@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import _ADDRESSES
-from rollout_support import Deployer
+from rollout_support import Deployer, next_lab_address
 
 from deployer.lab.layout import NodeLayout
 from deployer.lab.testing import LabHandle, running_lab
@@ -29,7 +28,7 @@ START, TARGET, TOO_FAR = "1.35", "1.36", "1.37"
 @pytest.fixture(scope="module")
 def upgrade_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
     root = tmp_path_factory.mktemp("upgrade")
-    first = f"127.0.{next(_ADDRESSES)}.1"
+    first = next_lab_address()
     with running_lab(root / "lab", nodes=3, first_address=first, kubernetes_version=START) as lab:
         yield lab
 
