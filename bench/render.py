@@ -176,7 +176,7 @@ def _child_breakdown(inventory: Path) -> dict[str, float]:
     problems = 0
     for s in states:
         problems += len(
-            validate_flags(s.flags, s.kubernetes_minor, host=s.host.name, origins=s.flag_origins)
+            validate_flags(s.flags, s.schema_minor, host=s.host.name, origins=s.flag_origins)
         )
     out["validate_flags_s"] = time.perf_counter() - t
 

@@ -7,7 +7,6 @@ problem must be reported the same way (host, variable, source file).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -15,10 +14,10 @@ from types import MappingProxyType
 
 from deployer.errors import InputProblem, InventoryError
 from deployer.model.host import Host, VarOrigin
+from deployer.versions import parse_version, version_table
 
 __all__ = [
     "DEFAULT_KUBERNETES_VERSION",
-    "DEFAULT_PATCH_RELEASES",
     "DesiredState",
     "desired_state",
     "desired_states",
@@ -27,25 +26,13 @@ __all__ = [
     "normalize_flag_name",
 ]
 
-#: The version the operators' guide we follow is written for.
-DEFAULT_KUBERNETES_VERSION = "1.31"
+#: The version when the inventory names none: the newest minor whose facts are complete.
+DEFAULT_KUBERNETES_VERSION = version_table().default.minor
 
-#: The patch release used when the inventory names only a minor version (``1.31``).
-DEFAULT_PATCH_RELEASES: Mapping[str, str] = MappingProxyType(
-    {
-        "1.28": "1.28.15",
-        "1.29": "1.29.15",
-        "1.30": "1.30.14",
-        "1.31": "1.31.13",
-        "1.32": "1.32.9",
-        "1.33": "1.33.5",
-    }
-)
-
-_VERSION_RE = re.compile(r"^v?(?P<minor>1\.\d+)(?:\.(?P<patch>\d+))?$")
 _KNOWN_VARS = frozenset(
     {
         "kubernetes_version",
+        "kubernetes_version_fallback",
         "apiserver_image",
         "apiserver_flags",
         "apiserver_extra_volumes",
@@ -111,6 +98,9 @@ class DesiredState:
     kubernetes_minor: str
     #: Full version (``1.31.13``): the image tag without ``v``; ``/version`` must report it.
     kubernetes_version: str
+    #: The minor whose flag schema and kubeadm shape apply: ``kubernetes_minor``, or the newest
+    #: known one for a newer minor under ``kubernetes_version_fallback: true``.
+    schema_minor: str
     image: str
     #: Normalized flag name -> command-line text, in no particular order (the renderer sorts).
     flags: Mapping[str, str]
@@ -178,7 +168,9 @@ class _Collector:
         self.host = host
         self.problems: list[InputProblem] = []
 
-    def bad(self, var: str, message: str, hint: str | None = None) -> None:
+    def bad(
+        self, var: str, message: str, hint: str | None = None, *, is_warning: bool = False
+    ) -> None:
         origin = self.host.origins.get(var)
         self.problems.append(
             InputProblem(
@@ -187,6 +179,7 @@ class _Collector:
                 line=origin.line if origin else None,
                 host=self.host.name,
                 hint=hint,
+                is_warning=is_warning,
             )
         )
 
@@ -222,21 +215,55 @@ class _Collector:
         return PurePosixPath(text)
 
 
-def _version(c: _Collector) -> tuple[str, str]:
-    raw = c.text("kubernetes_version", DEFAULT_KUBERNETES_VERSION)
-    match = _VERSION_RE.match(raw.strip())
-    supported = ", ".join(DEFAULT_PATCH_RELEASES)
-    if not match or match["minor"] not in DEFAULT_PATCH_RELEASES:
+def _version(c: _Collector) -> tuple[str, str, str]:
+    """Return (minor, full version, schema minor) from ``kubernetes_version``.
+
+    A minor newer than the versions table is refused unless ``kubernetes_version_fallback`` is
+    true: then the newest known schema and kubeadm shape are used, with a warning on every run
+    (flags added since that minor are unknown to deployer).
+    """
+    table = version_table()
+    default = table.default
+    raw = c.text("kubernetes_version", default.minor)
+    parsed = parse_version(raw)
+    supported = ", ".join(table.minors)
+    if parsed is None:
         c.bad(
             "kubernetes_version",
             f"unsupported version {raw!r}",
-            hint=f"supported: {supported} (optionally with a patch: 1.31.4)",
+            hint=f"supported: {supported} (optionally with a patch: {default.patch})",
         )
-        minor = DEFAULT_KUBERNETES_VERSION
-        return minor, DEFAULT_PATCH_RELEASES[minor]
-    minor = match["minor"]
-    full = f"{minor}.{match['patch']}" if match["patch"] else DEFAULT_PATCH_RELEASES[minor]
-    return minor, full
+        return default.minor, default.patch, default.minor
+    minor, patch = parsed
+    row = table.get(minor)
+    if row is not None:
+        return minor, f"{minor}.{patch}" if patch else row.patch, minor
+    newest = table.newest.minor
+    if not table.is_newer_than_known(minor):
+        c.bad(
+            "kubernetes_version",
+            f"unsupported version {raw!r}",
+            hint=f"supported: {supported} (optionally with a patch: {default.patch})",
+        )
+        return default.minor, default.patch, default.minor
+    full = f"{minor}.{patch or 0}"
+    if _truthy(c.host.vars.get("kubernetes_version_fallback", False)):
+        c.bad(
+            "kubernetes_version",
+            f"{minor} is newer than {newest}, the newest minor deployer knows: validating "
+            f"against the {newest} flag schema and rendering {newest}'s kubeadm shape; flags "
+            f"added after {newest} are unknown to deployer",
+            hint=f"image tag v{full}; upgrade deployer for {minor}'s data to drop this warning",
+            is_warning=True,
+        )
+        return minor, full, newest
+    c.bad(
+        "kubernetes_version",
+        f"{minor} is newer than {newest}, the newest minor deployer knows",
+        hint=f"set kubernetes_version_fallback: true to validate against {newest}'s schema "
+        f"(flags added after {newest} stay unknown), or use a deployer that knows {minor}",
+    )
+    return default.minor, default.patch, default.minor
 
 
 def _flags(c: _Collector) -> tuple[dict[str, str], dict[str, VarOrigin], frozenset[str]]:
@@ -338,7 +365,7 @@ def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
     must not go on with problems use :func:`desired_states`.
     """
     c = _Collector(host)
-    minor, full = _version(c)
+    minor, full, schema_minor = _version(c)
     flags, flag_origins, list_flags = _flags(c)
     image = c.text("apiserver_image", f"registry.k8s.io/kube-apiserver:v{full}")
     serial = int(c.number("serial", 1, minimum=1))
@@ -346,6 +373,7 @@ def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
         host=host,
         kubernetes_minor=minor,
         kubernetes_version=full,
+        schema_minor=schema_minor,
         image=image,
         flags=MappingProxyType(flags),
         flag_origins=MappingProxyType(flag_origins),
@@ -383,7 +411,7 @@ def desired_states(hosts: Sequence[Host]) -> tuple[DesiredState, ...]:
         state, host_problems = desired_state(host)
         states.append(state)
         problems.extend(host_problems)
-    if problems:
+    if any(not p.is_warning for p in problems):
         raise InventoryError(problems)
     return tuple(states)
 

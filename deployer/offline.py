@@ -60,7 +60,7 @@ def _list_problems(state: DesiredState) -> list[InputProblem]:
     """
     if not state.list_flags:
         return []
-    schema = load_flag_schema(state.kubernetes_minor)
+    schema = load_flag_schema(state.schema_minor)
     problems = []
     for name in sorted(state.list_flags):
         spec = schema.flags.get(name)
@@ -109,7 +109,7 @@ def prepare(
         problems.extend(host_problems)
         problems.extend(
             validate_flags(
-                state.flags, state.kubernetes_minor, host=host.name, origins=state.flag_origins
+                state.flags, state.schema_minor, host=host.name, origins=state.flag_origins
             )
         )
         problems.extend(_list_problems(state))

@@ -67,7 +67,8 @@ def lab() -> None:
     "kubernetes_version",
     default=DEFAULT_KUBERNETES_VERSION,
     show_default=True,
-    help="Kubernetes version of the first manifests (1.31 or 1.31.4).",
+    help="Kubernetes version of the first manifests: a supported minor (1.36) or a patch release "
+    "(1.36.3); `deployer lab up --help` shows the default, the newest with complete facts.",
 )
 @click.option(
     "--first-address",

@@ -23,6 +23,7 @@ from deployer.engine.applier import ApplyOptions, StopSignal, apply_plan, degrad
 from deployer.engine.events import SystemClock
 from deployer.engine.observer import build_plan, new_run_id
 from deployer.engine.outcome import exit_code_for_run
+from deployer.engine.skew import check_skew
 from deployer.errors import DeployerError, ExitCode, InputError
 from deployer.locks import LocalRunLock, default_local_lock_path
 from deployer.model.manifest import Manifest
@@ -176,7 +177,7 @@ def _observe(
     def rerender(state: DesiredState, digests: Mapping[str, str]) -> Manifest:
         return prepared.renderer.render(state, file_digests=digests)
 
-    return build_plan(
+    the_plan = build_plan(
         prepared.states,
         prepared.manifests,
         transports,
@@ -184,6 +185,8 @@ def _observe(
         run_id=run.run_id,
         rerender=rerender,
     )
+    check_skew(the_plan.hosts)  # DESIGN.md rule 11, before anything is touched
+    return the_plan
 
 
 @click.command()

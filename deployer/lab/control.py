@@ -41,6 +41,7 @@ from deployer.lab.sshd import generate_key, sshd_binary
 from deployer.lab.status import LabStatus, lab_status_of
 from deployer.lab.stop import stop_lab
 from deployer.model.host import Host
+from deployer.versions import parse_version, version_table
 
 __all__ = ["LabOptions", "ManifestFactory", "lab_down", "lab_fault", "lab_status", "lab_up"]
 
@@ -123,6 +124,22 @@ def _check_addresses_free(layout: LabLayout) -> None:
             f"addresses already in use: {', '.join(busy[:6])}{' ...' if len(busy) > 6 else ''}",
             hint="another lab runs there: `deployer lab status --dir ...`, or pick other "
             "addresses with --first-address 127.0.20.1",
+        )
+
+
+def _check_version(version: str) -> None:
+    """Refuse a version the versions table does not know before anything is created (exit 6).
+
+    The lab's apiserver stand-in needs the minor's flag set and startup checks, so a newer
+    minor cannot run here even where ``kubernetes_version_fallback`` lets deployer manage it.
+    """
+    table = version_table()
+    parsed = parse_version(version)
+    if parsed is None or table.get(parsed[0]) is None:
+        raise InputError(
+            f"the lab cannot run Kubernetes {version!r}",
+            hint=f"supported: {', '.join(table.minors)} (a minor, or with a patch: "
+            f"{table.default.patch})",
         )
 
 
@@ -251,6 +268,7 @@ def lab_up(options: LabOptions, *, progress: Progress | None = None) -> LabStatu
         LockHeld: another lab command is working on the same folder.
     """
     say = progress or (lambda _line: None)
+    _check_version(options.kubernetes_version)
     root = options.root.resolve()
     existing = load_lab_record(root / "lab.json")
     if existing is not None and (

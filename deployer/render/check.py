@@ -182,13 +182,26 @@ def _port(state: DesiredState) -> int:
     return secure_port(state.flags) or DEFAULT_SECURE_PORT
 
 
+def _named_port(container: dict[str, object], name: str) -> object:
+    """The ``containerPort`` of the container port called ``name`` (None when absent)."""
+    ports = container.get("ports")
+    for item in ports if isinstance(ports, list) else []:
+        entry = _mapping(item)
+        if entry.get("name") == name:
+            return entry.get("containerPort")
+    return None
+
+
 def _check_probes(container: dict[str, object], state: DesiredState, out: _Problems) -> None:
     port = _port(state)
     advertise = state.flags.get("advertise-address", "").strip()
     host = endpoint_and_probe_host(advertise, port)[1] if advertise else "127.0.0.1"
     for probe, path in _PROBES:
         get = _mapping(_mapping(container.get(probe)).get("httpGet"))
-        shape = (get.get("path"), get.get("port"), get.get("scheme"), get.get("host") or "")
+        probe_port = get.get("port")
+        if isinstance(probe_port, str) and _named_port(container, probe_port) == port:
+            probe_port = port  # kubeadm 1.34+: a named container port for the secure port
+        shape = (get.get("path"), probe_port, get.get("scheme"), get.get("host") or "")
         if shape != (path, port, "HTTPS", host):
             where = f"{host}:{port}" if host else f"<pod IP>:{port}"
             out.add(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 
 from deployer.desired import DesiredState
 from deployer.errors import InputProblem
+from deployer.versions import version_table
 
 __all__ = [
     "DEFAULT_CPU_REQUEST",
@@ -108,6 +109,9 @@ class TemplateContext:
     #: Probe host; ``""`` leaves ``host`` out (kubelet then probes the pod IP, i.e. the node).
     probe_host: str
     probe_port: int
+    #: kubeadm's shape per version (versions table): ``""`` = probes name the port number;
+    #: else the probes name this container port, declared under ``ports`` (kubeadm 1.34+).
+    probe_port_name: str
     cpu_request: str
     #: kubeadm's volumes and the extra ones, sorted by name like kubeadm.
     volumes: tuple[HostPathVolume, ...]
@@ -190,6 +194,12 @@ def _port(state: DesiredState, problems: list[InputProblem]) -> int:
         )
     )
     return DEFAULT_SECURE_PORT
+
+
+def _probe_port_name(state: DesiredState) -> str:
+    """The named probe port of the kubeadm version the manifest is shaped like (or ``""``)."""
+    row = version_table().get(state.schema_minor)
+    return row.probe_port_name if row is not None else ""
 
 
 def _extra_volume(
@@ -296,6 +306,7 @@ def build_context(
         advertise_endpoint=endpoint,
         probe_host=probe_host,
         probe_port=port,
+        probe_port_name=_probe_port_name(state),
         cpu_request=_cpu_request(state, problems),
         volumes=_volumes(state, problems),
         env=tuple(sorted(state.extra_env.items())),

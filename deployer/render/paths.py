@@ -32,7 +32,8 @@ class PathKind(enum.Enum):
 
 
 #: Flag name -> how its value names files. Flags absent from a version's flag set simply never
-#: appear in a command line of that version, so one table serves 1.28-1.33.
+#: appear in a command line of that version, so one table serves 1.28-1.37 (1.34-1.37 added
+#: no flag that names a file).
 PATH_FLAGS: Mapping[str, PathKind] = MappingProxyType(
     {
         "admission-control-config-file": PathKind.FILE,

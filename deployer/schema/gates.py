@@ -18,31 +18,12 @@ from deployer.schema.gostrconv import GoValueError, go_quote, go_trim_space, par
 from deployer.schema.loader import load_flag_schema, supported_versions
 from deployer.schema.model import FlagSchema
 from deployer.schema.parsed import ParsedFlags
+from deployer.versions import version_table
 
 __all__ = ["GateValues", "gate_values", "prerun_error"]
 
 #: kube-apiserver registers exactly one component with the globals registry (1.31+).
 _COMPONENT = "kube"
-
-#: Defaults of gates the reference does not list (GA/deprecated ones, or versions other than
-#: 1.31) but that startup checks read: (gate, first minor, default from that minor on).
-#: Sources: Kubernetes release notes (DisableCloudProviders beta/on in 1.29, locked in 1.31;
-#: Structured{Authentication,Authorization}Configuration alpha in 1.29, beta in 1.30;
-#: AuthorizeWithSelectors and AuthorizeNodeWithSelectors beta/on in 1.32).
-_UNLISTED_DEFAULTS: tuple[tuple[str, int, bool], ...] = (
-    ("DisableCloudProviders", 28, False),
-    ("DisableCloudProviders", 29, True),
-    ("DisableKubeletCloudCredentialProviders", 28, False),
-    ("DisableKubeletCloudCredentialProviders", 29, True),
-    ("StructuredAuthenticationConfiguration", 28, False),
-    ("StructuredAuthenticationConfiguration", 30, True),
-    ("StructuredAuthorizationConfiguration", 28, False),
-    ("StructuredAuthorizationConfiguration", 30, True),
-    ("AuthorizeWithSelectors", 32, True),
-    ("AuthorizeNodeWithSelectors", 32, True),
-    ("LoggingBetaOptions", 28, True),
-    ("LoggingAlphaOptions", 28, False),
-)
 
 
 @functools.cache
@@ -56,15 +37,15 @@ def _nearest_listed(minor_number: int) -> FlagSchema | None:
 
 
 def _default(schema: FlagSchema, gate: str) -> bool:
-    """The version's listed default, else the table above, else the nearest listed version."""
+    """The version's listed default, else the versions table's facts, else the nearest list.
+
+    The table covers GA gates the lists leave out and defaults that changed between minors.
+    """
     if gate in schema.feature_gates:
         return schema.feature_gates[gate].default
-    value: bool | None = None
-    for name, since, default in _UNLISTED_DEFAULTS:
-        if name == gate and schema.minor_number >= since:
-            value = default
-    if value is not None:
-        return value
+    fact = version_table().gate(schema.version, gate)
+    if fact is not None:
+        return fact.default and not fact.removed
     listed = _nearest_listed(schema.minor_number)
     if listed is not None and gate in listed.feature_gates:
         return listed.feature_gates[gate].default
@@ -127,9 +108,10 @@ def gate_values(parsed: ParsedFlags, schema: FlagSchema) -> GateValues:
     return GateValues(schema=schema, explicit=MappingProxyType(explicit))
 
 
-def _emulated_version_error(parsed: ParsedFlags) -> str | None:
+def _version_flag_error(parsed: ParsedFlags, flag: str) -> str | None:
+    """``--emulated-version`` and (1.35+) ``--min-compatibility-version``: the same parser."""
     seen: dict[str, str] = {}
-    for item in parsed.strings("emulated-version"):
+    for item in parsed.strings(flag):
         component, text = _COMPONENT, item  # Go trims only around '='-separated parts
         if "=" in item:
             key, _, value = item.partition("=")
@@ -155,16 +137,23 @@ def prerun_error(parsed: ParsedFlags, schema: FlagSchema) -> str | None:
     Unknown gate names are not reported: the reference lists only non-GA gates, so a name
     missing from the list may still be valid (the validator warns instead).
     """
-    if schema.minor_number < 31:
+    if not schema.gates_are_components:
         return None
-    error = _emulated_version_error(parsed)
-    if error:
-        return error
+    for flag in ("emulated-version", "min-compatibility-version"):
+        error = _version_flag_error(parsed, flag) if flag in schema.flags else None
+        if error:
+            return error
     gates, error = _kube_gates(parsed)
     if error:
         return error
-    if schema.feature_gates_complete:
-        for gate in gates:
-            if gate not in schema.feature_gates:
-                return f"unrecognized feature gate: {gate}"
+    table = version_table()
+    for gate, value in gates.items():
+        fact = None if gate in schema.feature_gates else table.gate(schema.version, gate)
+        if fact is not None and fact.removed:
+            return f"unrecognized feature gate: {gate}"
+        if fact is not None and fact.locked and value != fact.default:
+            shown, locked = str(value).lower(), str(fact.default).lower()
+            return f"cannot set feature gate {gate} to {shown}, feature is locked to {locked}"
+        if fact is None and schema.feature_gates_complete and gate not in schema.feature_gates:
+            return f"unrecognized feature gate: {gate}"
     return None

@@ -1,5 +1,8 @@
 """Load the packaged per-version flag schemas (``deployer/schema/data/<minor>.json``).
 
+Which minors exist and which file holds each is the versions table's answer
+(:mod:`deployer.versions`), not a directory listing.
+
 Why ``importlib.resources`` and ``functools.cache``: the data ships inside the package (the
 runtime never reads the shared reference), is immutable, and is asked for once per host; parsing
 it once per process keeps validating a thousand hosts cheap. The cache holds only pure results
@@ -10,29 +13,19 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
 from deployer.errors import InputError
 from deployer.schema.model import FeatureGate, FlagSchema, FlagSpec, RemovedFlag
+from deployer.versions import data_folder, version_table
 
 __all__ = ["load_flag_schema", "supported_versions"]
 
-_DATA_PACKAGE = "deployer.schema.data"
 
-
-def _minor_key(minor: str) -> tuple[int, int]:
-    major, _, rest = minor.partition(".")
-    return int(major), int(rest)
-
-
-@functools.cache
 def supported_versions() -> tuple[str, ...]:
-    """Return the minor versions with a packaged schema, oldest first (``("1.28", ...)``)."""
-    names = (p.name for p in resources.files(_DATA_PACKAGE).iterdir())
-    minors = [n.removesuffix(".json") for n in names if n.endswith(".json")]
-    return tuple(sorted(minors, key=_minor_key))
+    """Return the minor versions of the versions table, oldest first (``("1.28", ...)``)."""
+    return version_table().minors
 
 
 def _spec(name: str, raw: dict[str, Any]) -> FlagSpec:
@@ -56,10 +49,11 @@ def load_flag_schema(minor: str) -> FlagSchema:
     Raises:
         InputError: no schema is packaged for that version.
     """
-    if minor not in supported_versions():
+    row = version_table().get(minor)
+    if row is None:
         known = ", ".join(supported_versions())
         raise InputError(f"no kube-apiserver flag schema for {minor!r}", hint=f"supported: {known}")
-    text = resources.files(_DATA_PACKAGE).joinpath(f"{minor}.json").read_text(encoding="utf-8")
+    text = data_folder().joinpath(row.schema).read_text(encoding="utf-8")
     doc = json.loads(text)
     flags = {name: _spec(name, raw) for name, raw in doc["flags"].items()}
     gates = {

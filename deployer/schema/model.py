@@ -91,6 +91,16 @@ class FlagSchema:
     confidence: str = ""
 
     @property
+    def gates_are_components(self) -> bool:
+        """True from 1.31: ``--feature-gates`` is per component and applied before ``RunE``.
+
+        Read from the flag's type in the data (``colonSeparatedMultimapStringString``), not
+        from the version number, so a new minor needs no code change.
+        """
+        spec = self.flags.get("feature-gates")
+        return spec is not None and spec.type == "colonSeparatedMultimapStringString"
+
+    @property
     def minor_number(self) -> int:
         """The minor as an integer (``31`` for ``1.31``), for version-dependent rules."""
         return int(self.version.split(".")[1])

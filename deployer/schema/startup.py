@@ -39,6 +39,7 @@ from deployer.schema.startup_network import (
     service_ranges,
     service_validate_errors,
 )
+from deployer.schema.startup_recent import curve_errors, log_flush_errors
 from deployer.schema.startup_server import (
     apf_errors,
     audit_errors,
@@ -212,12 +213,14 @@ def check_startup(parsed: ParsedFlags, schema: FlagSchema) -> list[StartupError]
     if pre:
         errors.append(StartupError(pre, "feature-gates", Stage.PRE_RUN))
     errors.extend(_logging_errors(context))
+    errors.extend(log_flush_errors(context))
     ranges = service_ranges(context)
     errors.extend(_complete_errors(context, ranges.error))
     for rule in _VALIDATE_RULES:
         errors.extend(rule(context))
     errors.extend(service_validate_errors(context, ranges))
     errors.extend(_config_errors(context))
+    errors.extend(curve_errors(context))
     return errors
 
 

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from deployer.schema.gofmt import go_url_error
 from deployer.schema.gostrconv import go_quote
 from deployer.schema.startup_model import CheckContext, Stage, StartupError
+from deployer.schema.startup_recent import runtime_config_only_all_false
 
 __all__ = [
     "admission_errors",
@@ -285,7 +286,7 @@ def api_enablement_errors(c: CheckContext) -> list[StartupError]:
     """APIEnablementOptions.Validate: ``api/all=false`` alone would serve nothing."""
     items = c.parsed.mapping("runtime-config")
     if len(items) == 1 and items.get("api/all") == "false":
-        return [_err("invalid key with only api/all=false", "runtime-config")]
+        return [_err(runtime_config_only_all_false(c), "runtime-config")]
     return []
 
 

@@ -13,6 +13,7 @@ import re
 from deployer.schema.gofmt import go_format_float
 from deployer.schema.gostrconv import go_quote, go_trim_space
 from deployer.schema.startup_model import CheckContext, Stage, StartupError
+from deployer.schema.startup_recent import metrics_errors_136
 
 __all__ = [
     "apf_errors",
@@ -173,6 +174,9 @@ def etcd_errors(c: CheckContext) -> list[StartupError]:
     for override in p.strings("etcd-servers-overrides"):
         tokens = override.split("#")
         if len(tokens) != 2 or len(tokens[0].split("/")) != 2:
+            errors.append(_err(_OVERRIDES, "etcd-servers-overrides"))
+        elif c.minor >= 34 and "" in tokens[1].split(";"):
+            # 1.34's ParseEtcdServersOverrides also refuses an empty server (same message).
             errors.append(_err(_OVERRIDES, "etcd-servers-overrides"))
     if p.boolean("encryption-provider-config-automatic-reload") and not p.text(
         "encryption-provider-config"
@@ -343,12 +347,16 @@ def audit_errors(c: CheckContext) -> list[StartupError]:
 
 
 _METRICS_FLAGS = frozenset({"show-hidden-metrics-for-version", "allow-metric-labels"})
+#: From 1.36 the disabled-metrics names and the allow-list manifest are validated too.
+_METRICS_FLAGS_136 = _METRICS_FLAGS | {"disabled-metrics", "allow-metric-labels-manifest"}
 _METRIC_LABEL = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*,[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 def metrics_errors(c: CheckContext) -> list[StartupError]:
     """Run metrics Options.Validate: hidden-metrics version and the label allow-list keys."""
     errors: list[StartupError] = []
+    if c.minor >= 36:
+        return metrics_errors_136(c) if c.parsed.any_set(_METRICS_FLAGS_136) else errors
     if not c.parsed.any_set(_METRICS_FLAGS):
         return errors
     wanted = c.parsed.text("show-hidden-metrics-for-version")

@@ -23,6 +23,7 @@ from deployer.schema.parsed import ParsedFlags, schema_defaults
 from deployer.schema.pflag import set_error_text
 from deployer.schema.startup import check_startup
 from deployer.schema.values import accumulate, parse_flag_value
+from deployer.versions import MinorRelease, minor_key, version_table
 
 __all__ = ["REQUIRED_FLAGS", "validate_flags"]
 
@@ -74,6 +75,18 @@ def _flag_versions() -> Mapping[str, tuple[str, ...]]:
     return MappingProxyType({k: tuple(v) for k, v in index.items()})
 
 
+def _runs(versions: tuple[str, ...]) -> str:
+    """``1.29-1.37`` for consecutive known minors, comma-separated runs otherwise."""
+    known = supported_versions()
+    runs: list[list[str]] = []
+    for minor in versions:
+        if runs and known.index(minor) == known.index(runs[-1][-1]) + 1:
+            runs[-1].append(minor)
+        else:
+            runs.append([minor])
+    return ", ".join(r[0] if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
 def _unknown(p: _Problems, schema: FlagSchema, name: str) -> None:
     removed = schema.removed.get(name)
     if removed is not None:
@@ -89,7 +102,7 @@ def _unknown(p: _Problems, schema: FlagSchema, name: str) -> None:
         return
     versions = _flag_versions().get(name, ())
     if versions:
-        shown = ", ".join(versions)
+        shown = _runs(versions)
         message = f"--{name} is not a flag of kube-apiserver {p.minor} (it exists in {shown})"
     else:
         message = f"unknown flag: --{name}"
@@ -146,7 +159,7 @@ def _advice(p: _Problems, parsed: ParsedFlags, schema: FlagSchema) -> None:
                 "kubelets and RBAC-managed users need Node,RBAC on a kubeadm control plane",
                 is_warning=True,
             )
-    if schema.minor_number >= 31 and schema.feature_gates:
+    if schema.gates_are_components and schema.feature_gates:
         for gate in gate_values(parsed, schema).explicit:
             if gate not in schema.feature_gates:
                 p.add(
@@ -158,21 +171,61 @@ def _advice(p: _Problems, parsed: ParsedFlags, schema: FlagSchema) -> None:
                 )
 
 
+def _emulation_minor(item: str) -> tuple[str, int | None]:
+    """(component, minor number) of one ``--emulated-version`` item; None when unparsable."""
+    component, _, version = item.rpartition("=")
+    parts = version.strip().removeprefix("v").split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+        return (component or "kube").strip(), None
+    return (component or "kube").strip(), int(parts[1])
+
+
 def _emulated_version(p: _Problems, parsed: ParsedFlags, schema: FlagSchema) -> None:
-    """1.31 accepts only ``kube=1.31`` (reference section 3; the binary's text was not captured)."""
-    if schema.version != "1.31":
+    """``--emulated-version`` outside the range the versions table gives for this minor.
+
+    1.31 accepts only ``kube=1.31`` (validation.md section 3); from 1.32 the binary accepts the
+    three previous minors (``emulation version %s is not between [%s, %s]``, component-base
+    compatibility/version.go; the 1.35 reference page shows ``kube=1.32..1.35``).
+    """
+    row = version_table().get(schema.version)
+    if row is None or len(row.emulation_range) != 2:
         return
+    low, high = (minor_key(v)[1] for v in row.emulation_range)
     for item in parsed.strings("emulated-version"):
-        component, _, version = item.rpartition("=")
-        if (component or "kube").strip() == "kube" and version.strip().removeprefix("v") not in (
-            "1.31",
-            "1.31.0",
-        ):
-            p.add(
-                f"--emulated-version {item}: kube-apiserver 1.31 accepts only kube=1.31",
-                "emulated-version",
-                "1.31 cannot emulate another version; drop the flag",
+        component, minor = _emulation_minor(item)
+        if component != "kube" or minor is None or low <= minor <= high:
+            continue
+        if low == high:
+            message = (
+                f"--emulated-version {item}: kube-apiserver {row.minor} accepts only "
+                f"kube={row.minor}"
             )
+            hint = f"{row.minor} cannot emulate another version; drop the flag"
+        else:
+            message = f"emulation version 1.{minor} is not between [1.{low}.0, 1.{high}.0]"
+            hint = f"kube-apiserver {row.minor} emulates 1.{low} to 1.{high} only"
+        p.add(message, "emulated-version", hint)
+    _min_compatibility(p, parsed, row, low, high)
+
+
+def _min_compatibility(
+    p: _Problems, parsed: ParsedFlags, row: MinorRelease, low: int, high: int
+) -> None:
+    """1.35+: ``--min-compatibility-version`` between the floor and the emulated version."""
+    emulated = high
+    for item in parsed.strings("emulated-version"):
+        component, minor = _emulation_minor(item)
+        if component == "kube" and minor is not None:
+            emulated = minor
+    for item in parsed.strings("min-compatibility-version"):
+        component, minor = _emulation_minor(item)
+        if component != "kube" or minor is None or low <= minor <= emulated:
+            continue
+        p.add(
+            f"minCompatibilityVersion version 1.{minor} is not between [1.{low}.0, 1.{emulated}.0]",
+            "min-compatibility-version",
+            f"kube-apiserver {row.minor} keeps compatibility with 1.{low} to the emulated version",
+        )
 
 
 def validate_flags(

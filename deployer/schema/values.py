@@ -228,6 +228,11 @@ def _quantity(text: str) -> Quantity:
     return Quantity(text, value)
 
 
+def _int32_slice(text: str) -> tuple[int, ...]:
+    """Parse like pflag int32Slice: a plain comma split (no CSV, no trim), ParseInt(s, 0, 32)."""
+    return tuple(parse_int(item, 0, 32) for item in text.split(","))
+
+
 _Parser = Callable[[str], object]
 
 _PARSERS: Mapping[str, tuple[_Parser, Accumulate]] = MappingProxyType(
@@ -245,6 +250,7 @@ _PARSERS: Mapping[str, tuple[_Parser, Accumulate]] = MappingProxyType(
         "ip": (parse_ip, Accumulate.REPLACE),
         "stringSlice": (_string_slice, Accumulate.EXTEND),
         "stringArray": (lambda s: (s,), Accumulate.EXTEND),
+        "int32Slice": (_int32_slice, Accumulate.EXTEND),
         "stringToString": (_string_to_string, Accumulate.MERGE),
         "configurationMap": (_configuration_map, Accumulate.MERGE),
         "mapStringStringNoSplit": (_map_no_split, Accumulate.MERGE),

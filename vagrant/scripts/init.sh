@@ -21,7 +21,7 @@ load_settings() {
 }
 
 write_config() {
-  # v1beta4 is kubeadm 1.31's configuration API. The file holds the join secrets: root only.
+  # v1beta4 is the configuration API of kubeadm 1.31 and later. The file holds the join secrets: root only.
   install -m 0600 /dev/null "${CONFIG}"
   cat >"${CONFIG}" <<CONFIG
 apiVersion: kubeadm.k8s.io/v1beta4

@@ -11,7 +11,9 @@ set -euo pipefail
 
 readonly STATE_DIR="${LAB_STATE_DIR:-/etc/deployer-lab}"
 readonly KEYRING=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
-readonly PAUSE_IMAGE=registry.k8s.io/pause:3.10
+# The sandbox image kubeadm 1.35/1.36 pre-pulls (published image lists of v1.35.2 clusters;
+# kubeadm 1.37 moves to 3.10.2).
+readonly PAUSE_IMAGE=registry.k8s.io/pause:3.10.1
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf '[%s] [node] %s\n' "${LAB_NODE_NAME}" "$*"; }
@@ -70,7 +72,7 @@ install_containerd() {
   install -d -m 0755 /etc/containerd
   containerd config default >/etc/containerd/config.toml
   # kubelet and containerd must agree on the cgroup driver (systemd on Ubuntu 24.04), and
-  # kubeadm 1.31 expects the pause image it pre-pulls.
+  # kubeadm expects the pause image it pre-pulls.
   sed -i 's/SystemdCgroup = false/SystemdCgroup = true/' /etc/containerd/config.toml
   sed -ri "s#sandbox_image = \".*\"#sandbox_image = \"${PAUSE_IMAGE}\"#" /etc/containerd/config.toml
   systemctl enable containerd >/dev/null

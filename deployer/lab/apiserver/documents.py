@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 
 from deployer.lab.apiserver.probes import ProbeResult
+from deployer.versions import version_table
 
 __all__ = [
     "COMPONENT_STATUS_WARNING",
@@ -28,16 +29,6 @@ __all__ = [
 
 #: The ``Warning`` header kube-apiserver adds to every componentstatuses answer since 1.19.
 COMPONENT_STATUS_WARNING = '299 - "v1 ComponentStatus is deprecated in v1.19+"'
-
-#: The Go release each Kubernetes minor was built with (its last patch releases).
-_GO_VERSIONS = {
-    28: "go1.22.7",
-    29: "go1.22.12",
-    30: "go1.23.6",
-    31: "go1.23.12",
-    32: "go1.24.6",
-    33: "go1.24.6",
-}
 
 
 def encode(document: object) -> bytes:
@@ -68,19 +59,32 @@ def status(
 def version_info(version: str) -> bytes:
     """Return ``/version`` for ``version`` (``1.31.13``), indented as the real handler writes it.
 
+    The Go version and whether the emulation fields appear (1.34+) come from the versions
+    table; a minor newer than the table reports like the newest row.
+
     ``gitCommit`` and ``buildDate`` are stable stand-ins derived from the version: the lab
     cannot know the release's own values, and the tool only reads ``gitVersion``.
     """
     major, minor, _patch = (version.split(".") + ["0", "0"])[:3]
     digest = hashlib.sha256(f"kubernetes v{version}".encode()).hexdigest()[:40]
-    document = {
-        "major": major,
-        "minor": minor,
+    table = version_table()
+    row = table.get(f"{major}.{minor}") or table.newest
+    document: dict[str, str] = {"major": major, "minor": minor}
+    if row.version_info_emulation:
+        # The binary's own minor emulated, the previous one as min compatibility (defaults).
+        previous = str(int(minor) - 1) if minor.isdigit() else minor
+        document |= {
+            "emulationMajor": major,
+            "emulationMinor": minor,
+            "minCompatibilityMajor": major,
+            "minCompatibilityMinor": previous,
+        }
+    document |= {
         "gitVersion": f"v{version}",
         "gitCommit": digest,
         "gitTreeState": "clean",
         "buildDate": "2025-09-09T19:35:49Z",
-        "goVersion": _GO_VERSIONS.get(int(minor) if minor.isdigit() else 0, "go1.23.12"),
+        "goVersion": row.go_version,
         "compiler": "gc",
         "platform": "linux/amd64",
     }

@@ -51,11 +51,12 @@ from deployer.lab.apiserver.mounts import MountTable
 from deployer.lab.apiserver.probes import EtcdProbe
 from deployer.lab.apiserver.server import ApiHttpsServer, ServingConfig, make_tls_context
 from deployer.lab.faults import read_faults
+from deployer.versions import version_table
 
 __all__ = ["DEFAULT_VERSION", "main"]
 
 #: The version served when kubelet's stand-in does not say (the project's default).
-DEFAULT_VERSION = "1.31.13"
+DEFAULT_VERSION = version_table().default.patch
 _WHERE_FAILED = "run.go:72"
 _USAGE = (
     "The Kubernetes API server validates and configures data\n"

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import ctypes
-import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rollout_support import Deployer
+from rollout_support import Deployer, next_lab_address
 
 from deployer.lab.testing import LabHandle, running_lab
 
 _PR_SET_CHILD_SUBREAPER = 36
-#: Each lab of this session gets a /24 of its own (127.0.120.1, 127.0.121.1, ...).
-_ADDRESSES = itertools.count(120)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,7 +30,7 @@ def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _lab(tmp_path: Path) -> Iterator[LabHandle]:
-    with running_lab(tmp_path / "lab", nodes=3, first_address=f"127.0.{next(_ADDRESSES)}.1") as lab:
+    with running_lab(tmp_path / "lab", nodes=3, first_address=next_lab_address()) as lab:
         yield lab
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from deployer.cli.main import main
 from deployer.lab.testing import LabHandle
+
+#: Each lab of this session gets a /24 of its own (127.0.120.1, 127.0.121.1, ...).
+_ADDRESSES = itertools.count(120)
+
+
+def next_lab_address() -> str:
+    """The first address of a lab no other lab of this session uses."""
+    return f"127.0.{next(_ADDRESSES)}.1"
 
 
 @dataclass

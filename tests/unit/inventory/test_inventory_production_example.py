@@ -1,4 +1,4 @@
-"""The ready-to-copy production example loads cleanly and uses only valid 1.31 flags."""
+"""The ready-to-copy production example loads cleanly and uses only valid 1.36 flags."""
 
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ def test_example_has_three_control_plane_hosts_in_the_documentation_range(
     for host in inventory:
         assert ipaddress.ip_address(host.address) in docs_range
         assert (host.port, host.user) == (22, "ops")
-        assert host.vars["kubernetes_version"] == "1.31"
+        assert host.vars["kubernetes_version"] == "1.36"
 
 
-def test_example_flags_are_valid_current_kube_apiserver_1_31_flags(
+def test_example_flags_are_valid_current_kube_apiserver_1_36_flags(
     loaded: tuple[Inventory, tuple[object, ...]],
 ) -> None:
     # The project's own flag schema (package data), not the shared reference files.
-    schema_text = resources.files("deployer").joinpath("schema/data/1.31.json").read_text()
+    schema_text = resources.files("deployer").joinpath("schema/data/1.36.json").read_text()
     known = json.loads(schema_text)["flags"]
     for host in loaded[0]:
         flags = host.vars["apiserver_flags"]
@@ -80,7 +80,7 @@ def test_example_turns_into_desired_states_without_problems(
 ) -> None:
     states = desired_states(loaded[0].hosts)
 
-    assert [s.kubernetes_version for s in states] == ["1.31.13"] * 3
+    assert [s.kubernetes_version for s in states] == ["1.36.3"] * 3
     assert states[0].flags["authorization-mode"] == "Node,RBAC"
     assert states[2].flags["audit-log-maxage"] == "7"
     assert states[0].serial == 1

@@ -57,7 +57,7 @@ def test_golden_manifests_pass_the_manifest_checks(version: str, name: str) -> N
 
 
 def test_version_picks_the_image_tag() -> None:
-    for version, patch in (("1.31", "v1.31.13"), ("1.33", "v1.33.5")):
+    for version, patch in (("1.31", "v1.31.13"), ("1.33", "v1.33.13"), ("1.36", "v1.36.3")):
         pod = yaml.safe_load(_rendered(example_host(version, "cp1")))
         assert pod["spec"]["containers"][0]["image"] == f"registry.k8s.io/kube-apiserver:{patch}"
 

@@ -130,3 +130,48 @@ def test_generator_output_is_deterministic(tmp_path: Path) -> None:
     gen.main([str(source), str(tmp_path / "b")])
     for name in ("1.30.json", "1.31.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+DELTAS_MD = """# Later minors
+
+Some prose, then the machine-readable part.
+
+```json
+{"versions": {
+  "1.32": {"inherits": "1.31", "confidence": "c", "basis": "b",
+           "flags": {"new": {"type": "bool", "default": "false"}},
+           "flags_removed": ["zeta"], "admission_plugins": {"all": ["A", "C"]},
+           "flag_count": 1},
+  "1.33": {"inherits": "1.32", "flags": {}, "flags_removed": [], "flag_count": 1}
+}}
+```
+"""
+
+
+def test_generator_overlays_the_deltas_of_later_minors(tmp_path: Path) -> None:
+    gen = _generator()
+    source = tmp_path / "facts.json"
+    source.write_text(json.dumps(FACTS), encoding="utf-8")
+    deltas = tmp_path / "later.md"
+    deltas.write_text(DELTAS_MD, encoding="utf-8")
+    assert gen.main([str(source), str(tmp_path / "out"), "--deltas", str(deltas)]) == 0
+    v32 = json.loads((tmp_path / "out" / "1.32.json").read_text(encoding="utf-8"))
+    v33 = json.loads((tmp_path / "out" / "1.33.json").read_text(encoding="utf-8"))
+    assert sorted(v32["flags"]) == ["new"]
+    # A bool flag's NoOptDefVal is implicit in the deltas: pflag's "true".
+    assert v32["flags"]["new"]["no_opt_default"] == "true"
+    assert v32["removed"]["zeta"]["removed_in"] == "1.32"
+    assert v32["admission_plugins"] == ["A", "C"]
+    assert v33["flags"] == v32["flags"] and "zeta" in v33["removed"]
+    # The 1.31 default-enabled list is carried over; nothing claims a plugin list it lacks.
+    assert v33["admission_plugins_enabled_by_default"] == ["A"]
+
+
+def test_generator_refuses_a_delta_whose_flag_count_disagrees(tmp_path: Path) -> None:
+    gen = _generator()
+    source = tmp_path / "facts.json"
+    source.write_text(json.dumps(FACTS), encoding="utf-8")
+    deltas = tmp_path / "later.md"
+    deltas.write_text(DELTAS_MD.replace('"flag_count": 1}\n}}', '"flag_count": 9}\n}}'))
+    with pytest.raises(SystemExit, match="1.33: 1 flags after the delta, the reference counts 9"):
+        gen.main([str(source), str(tmp_path / "out"), "--deltas", str(deltas)])

@@ -11,6 +11,7 @@ from deployer.schema import (
     parse_command_line,
     startup_errors,
     startup_failure,
+    supported_versions,
 )
 from deployer.schema.startup_model import Stage
 
@@ -46,7 +47,7 @@ def errors(*extra: str, minor: str = "1.31", base: tuple[str, ...] = BASE) -> li
     return startup_errors(parsed(*extra, minor=minor, base=base), load_flag_schema(minor))
 
 
-@pytest.mark.parametrize("minor", ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33"])
+@pytest.mark.parametrize("minor", supported_versions())
 def test_kubeadm_command_line_starts_in_every_version(minor: str) -> None:
     assert errors(minor=minor, base=GOOD) == []
 

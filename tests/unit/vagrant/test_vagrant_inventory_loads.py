@@ -50,7 +50,7 @@ def test_generated_inventory_loads_and_merges_with_the_lab_group_vars(lab_invent
         assert state.flags["advertise-address"] == address
         assert state.flags["audit-policy-file"] == "/etc/kubernetes/audit/policy.yaml"
         assert state.flags["etcd-servers"] == "https://127.0.0.1:2379"
-        assert state.kubernetes_version == "1.31.13"
+        assert state.kubernetes_version == "1.36.3"
         assert state.kubeconfig.as_posix() == "/etc/kubernetes/admin.conf"
         assert [v["name"] for v in state.extra_volumes] == ["audit-policy", "audit-log"]
         assert state.host.vars["ansible_become"] is True

@@ -19,8 +19,9 @@ import pytest
 from cryptography import x509
 from vagrant_support import PROBE, REPO
 
-from deployer.desired import DEFAULT_KUBERNETES_VERSION, DEFAULT_PATCH_RELEASES
+from deployer.desired import DEFAULT_KUBERNETES_VERSION
 from deployer.vagrant.addresses import read_addresses
+from deployer.versions import version_table
 
 pytestmark = pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby is not installed")
 
@@ -100,7 +101,7 @@ def test_lab_kubernetes_version_is_the_projects_default(seeded_lab_dir: Path) ->
     block = next(iter(_machines(seeded_lab_dir).values()))
     env = _calls(block, "provision")[3]["options"]["env"]
     assert env["LAB_K8S_MINOR"] == DEFAULT_KUBERNETES_VERSION
-    assert env["LAB_K8S_VERSION"] == DEFAULT_PATCH_RELEASES[DEFAULT_KUBERNETES_VERSION]
+    assert env["LAB_K8S_VERSION"] == version_table().default.patch
 
 
 def test_memory_cpus_and_box_are_configurable_for_both_providers(seeded_lab_dir: Path) -> None:
