@@ -11,6 +11,7 @@ logged by :func:`load_inventory`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from deployer.errors import InputProblem, InventoryError
 from deployer.inventory.draft import Draft, Layer, layer_from
 from deployer.inventory.extra_vars import COMMAND_LINE, extra_var_layers
-from deployer.inventory.groups import GroupTree, build_tree, link_implicit_groups
+from deployer.inventory.groups import GroupTree, build_tree, hosts_in_order, link_implicit_groups
 from deployer.inventory.hosts import HostBuilder
 from deployer.inventory.ini_inventory import read_ini_inventory
 from deployer.inventory.merge import Merged, merge_layers
@@ -88,13 +89,11 @@ def _vars_files(draft: Draft, folder: Path, shown: str, kind: str) -> list[tuple
                 file=where,
             )
             continue
-        if not known:
-            hosts = ", ".join(list(draft.hosts)[:10]) or "none"
-            draft.error(
-                f"host_vars for host {entity.name!r}, which no inventory file declares",
+        if not known:  # ansible-core's host_group_vars reads files of known hosts only
+            draft.warn(
+                f"no host named {entity.name!r} in the inventory; this file is not used",
                 file=where,
                 host=entity.name,
-                hint=f"add {entity.name} to the inventory or rename the file (hosts: {hosts})",
             )
             continue
         for other in entity.shadowed:
@@ -110,7 +109,7 @@ def _vars_files(draft: Draft, folder: Path, shown: str, kind: str) -> list[tuple
     return found
 
 
-def _read_vars_dir(draft: Draft, folder: Path, shown: str) -> None:
+def _read_vars_dir(draft: Draft, index: int, folder: Path, shown: str) -> None:
     for kind in ("group_vars", "host_vars"):
         for name, path, shown_file in _vars_files(draft, folder, shown, kind):
             result = load_yaml_file(path, shown_file)
@@ -129,7 +128,7 @@ def _read_vars_dir(draft: Draft, folder: Path, shown: str) -> None:
             if kind == "group_vars":
                 level = "all" if name == "all" else f"group:{name}"
                 draft.groups[name].files.append(
-                    layer_from(data, level=level, file=shown_file, problems=draft.problems)
+                    (index, layer_from(data, level=level, file=shown_file, problems=draft.problems))
                 )
             else:
                 draft.hosts[name].files.append(
@@ -169,20 +168,66 @@ def _read_sources(draft: Draft, sources: Sequence[str | Path]) -> tuple[str, ...
         shown_folder = text if path.is_dir() else str(Path(text).parent)
         vars_dirs.setdefault(folder.resolve(), shown_folder)
     link_implicit_groups(draft)
-    for folder, shown in vars_dirs.items():
-        _read_vars_dir(draft, folder, shown)
+    for index, (folder, shown) in enumerate(vars_dirs.items()):
+        _read_vars_dir(draft, index, folder, shown)
     return tuple(shown_sources)
 
 
-def _priority(draft: Draft, name: str) -> int:
-    value: object = 1
-    for layer in draft.groups[name].inline:
-        value = layer.values.get("ansible_group_priority", value)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+def _consume_priorities(draft: Draft) -> None:
+    """Take ``ansible_group_priority`` out of inline group variables into the group's priority.
+
+    ansible-core consumes it when an inventory sets it (``Group.set_variable`` calls
+    ``set_priority(int(value))``, ``lib/ansible/inventory/group.py``), so it is no host
+    variable; set in a ``group_vars/`` file it is an ordinary variable, as there.
+    """
+    for name, group in draft.groups.items():
+        for index, layer in enumerate(group.inline):
+            if "ansible_group_priority" not in layer.values:
+                continue
+            value = layer.values["ansible_group_priority"]
+            try:
+                group.priority = int(value)  # type: ignore[call-overload]
+            except (TypeError, ValueError):
+                draft.error(
+                    f"group {name}: ansible_group_priority must be a whole number, got {value!r}",
+                    file=layer.file,
+                    line=layer.lines.get("ansible_group_priority"),
+                    hint="write ansible_group_priority: 10 (higher wins among groups of a depth)",
+                )
+            group.inline[index] = dataclasses.replace(
+                layer,
+                values={k: v for k, v in layer.values.items() if k != "ansible_group_priority"},
+            )
+
+
+def _group_layers(draft: Draft, tree: GroupTree, groups: frozenset[str]) -> list[Layer]:
+    """A host's group layers in ansible-core's precedence (``VariableManager.get_vars``).
+
+    With the default ``VARIABLE_PRECEDENCE`` every inventory file's group variables come
+    before any ``group_vars/`` file: ``all`` inline, the other groups inline (sorted by depth,
+    priority, name: ``sort_groups`` in ``lib/ansible/inventory/helpers.py``), then
+    ``group_vars/all``, then the other groups' files; files go folder by folder (one folder per
+    ``-i`` source), groups sorted within each folder.
+    """
+    ordered = sorted(
+        groups - {"all"},
+        key=lambda g: (tree.depth[g], draft.groups[g].priority, g),
+    )
+    everyone = draft.groups["all"]
+    layers = [*everyone.inline]
+    for name in ordered:
+        layers.extend(draft.groups[name].inline)
+    layers.extend(layer for _, layer in sorted(everyone.files, key=lambda item: item[0]))
+    files = [
+        (folder, rank, layer)
+        for rank, name in enumerate(ordered)
+        for folder, layer in draft.groups[name].files
+    ]
+    layers.extend(layer for _, _, layer in sorted(files, key=lambda item: item[:2]))
+    return layers
 
 
 def _build_hosts(draft: Draft, tree: GroupTree, extra: list[Layer]) -> list[Host]:
-    rank = {name: (tree.depth[name], _priority(draft, name), name) for name in draft.groups}
     direct: dict[str, list[str]] = {name: [] for name in draft.hosts}
     for group_name, group in draft.groups.items():
         for host_name in group.hosts:
@@ -190,28 +235,19 @@ def _build_hosts(draft: Draft, tree: GroupTree, extra: list[Layer]) -> list[Host
     bases: dict[frozenset[str], Merged] = {}  # hosts in the same groups share the group merge
     builder = HostBuilder(draft)
     hosts: list[Host] = []
-    for name, host in draft.hosts.items():
+    for name in hosts_in_order(draft, "all"):
+        host = draft.hosts[name]
         groups = frozenset({"all"}).union(*(tree.ancestors(g) for g in direct[name]))
         base = bases.get(groups)
         if base is None:
-            layers = [
-                layer
-                for group_name in sorted(groups, key=rank.__getitem__)
-                for layer in (*draft.groups[group_name].inline, *draft.groups[group_name].files)
-            ]
-            base = bases[groups] = merge_layers(None, layers)
+            base = bases[groups] = merge_layers(None, _group_layers(draft, tree, groups))
         merged = merge_layers(base, (*host.inline, *host.files, *extra))
         hosts.append(builder.host(name, groups, merged))
     return hosts
 
 
-def _group_members(draft: Draft, hosts: Sequence[Host]) -> dict[str, tuple[str, ...]]:
-    order = ["all", *(name for name in draft.groups if name != "all")]
-    members: dict[str, list[str]] = {name: [] for name in order}
-    for host in hosts:
-        for group in host.groups:
-            members[group].append(host.name)
-    return {name: tuple(names) for name, names in members.items()}
+def _group_members(draft: Draft) -> dict[str, tuple[str, ...]]:
+    return {name: tuple(hosts_in_order(draft, name)) for name in draft.groups}
 
 
 def _raise_if_errors(problems: list[InputProblem]) -> None:
@@ -245,9 +281,15 @@ def load_inventory_with_warnings(
     _raise_if_errors(draft.problems)
     if tree is None:  # unreachable: a cycle is an error, raised just above
         raise InventoryError(draft.problems)
+    _consume_priorities(draft)
     hosts = _build_hosts(draft, tree, extra)
     _raise_if_errors(draft.problems)
-    inventory = Inventory(hosts=tuple(hosts), groups=_group_members(draft, hosts), sources=shown)
+    inventory = Inventory(
+        hosts=tuple(hosts),
+        groups=_group_members(draft),
+        sources=shown,
+        declared=tuple(draft.hosts),
+    )
     return inventory, tuple(draft.problems)
 
 

@@ -41,6 +41,12 @@ def _line(mapping: Mapping[str, object], key: str) -> int | None:
 def _read_hosts(draft: Draft, group: str, hosts: object, file: str, line: int | None) -> None:
     if hosts is None:
         return
+    if isinstance(hosts, str):  # 'hosts: cp1' means one host, as in ansible-core's yaml plugin
+        single = LineMap(line)
+        single[hosts] = None
+        if line is not None:
+            single.lines[hosts] = line
+        hosts = single
     if not isinstance(hosts, Mapping):
         draft.error(
             f"group {group}: 'hosts' must be a mapping of host name to variables, "
@@ -53,6 +59,14 @@ def _read_hosts(draft: Draft, group: str, hosts: object, file: str, line: int | 
         return
     for pattern, host_vars in hosts.items():
         host_line = _line(hosts, pattern)
+        if isinstance(hosts, LineMap) and pattern in hosts.typed_keys:
+            draft.error(
+                f"group {group}: host {pattern} is a YAML {hosts.typed_keys[pattern]}, not a name",
+                file=file,
+                line=host_line,
+                hint=f"quote it: '{pattern}': (Ansible refuses it too)",
+            )
+            continue
         try:
             names, port = expand_host_pattern(pattern)
         except HostPatternError as exc:
@@ -70,17 +84,13 @@ def _read_hosts(draft: Draft, group: str, hosts: object, file: str, line: int | 
         if host_vars:
             values.update(host_vars)
             values.lines.update(host_vars.lines if isinstance(host_vars, LineMap) else {})
-        if port is not None:
-            values["ansible_port"] = port
-            if host_line is not None:
-                values.lines["ansible_port"] = host_line
         layer = None
         if values:  # one layer shared by every host of a range: cheap for cp[1:1000]
             layer = layer_from(
                 values, level="host", file=file, problems=draft.problems, host=pattern
             )
         for name in names:
-            host = draft.add_host(name, group, file, host_line)
+            host = draft.add_host(name, group, file, host_line, port)
             if layer is not None:
                 host.inline.append(layer)
 

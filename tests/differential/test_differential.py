@@ -1,0 +1,155 @@
+"""Differential suite: deployer reads every corpus inventory exactly as ansible-core does.
+
+For each case of ``tests/data/differential/cases.yml`` (a folder of inventory files), ansible-core
+(the oracle, a test-only dependency run in a subprocess by ``oracle.py``) and deployer both
+answer: the hosts in ``all`` order, every group's hosts in the group's order, every host's
+merged variables, and the hosts each ``--limit`` pattern selects (or that the inventory is
+refused). The answers must be equal, except where the case records a deliberate difference
+under ``exceptions`` with its reason; such an exception must still be a real difference, so a
+stale one fails too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from deployer.errors import InventoryError
+from deployer.inventory import load_inventory, select_hosts
+from deployer.inventory.vault import VaultValue
+from deployer.model.host import Secret
+from deployer.model.inventory import Inventory
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent / "data" / "differential"
+CASES: dict[str, dict[str, Any]] = yaml.safe_load((CORPUS / "cases.yml").read_text())
+BIN = Path(sys.executable).parent
+#: Hidden from the comparison: deployer's own by-key merge of these is a documented feature.
+_REFUSED = "refused"
+
+
+def _ansible_env() -> dict[str, str]:
+    """Ansible with no user configuration, failing on a source it cannot parse."""
+    return {
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": os.environ.get("HOME", "/root"),
+        "ANSIBLE_CONFIG": str(HERE / "ansible.cfg"),
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCAL_TEMP": os.environ.get("TMPDIR", "/tmp"),
+    }
+
+
+def _sources(name: str) -> list[str]:
+    return [str(CORPUS / name / source) for source in CASES[name]["sources"]]
+
+
+@cache
+def oracle() -> dict[str, Any]:
+    """ansible-core's answers for the whole corpus (one subprocess for every case)."""
+    if not (BIN / "ansible-inventory").exists():
+        if os.environ.get("CI"):
+            pytest.fail("ansible-core (the test oracle) is not installed: run scripts/setup")
+        pytest.skip("ansible-core (the test oracle) is not installed: run scripts/setup")
+    payload = [
+        {
+            "id": name,
+            "sources": _sources(name),
+            "patterns": case.get("patterns", []),
+            "cwd": str(CORPUS / name),
+            "vault_password": case.get("vault_password"),
+        }
+        for name, case in CASES.items()
+    ]
+    result = subprocess.run(
+        [sys.executable, str(HERE / "oracle.py")],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env=_ansible_env(),
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    answers: dict[str, Any] = json.loads(result.stdout)
+    return answers
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, VaultValue):
+        return {"__ansible_vault": value.ciphertext}
+    if isinstance(value, Secret):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _limit(inventory: Inventory, pattern: str, cwd: Path) -> object:
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return list(select_hosts(inventory, pattern).names)
+    except InventoryError:
+        return _REFUSED
+    finally:
+        os.chdir(here)
+
+
+def deployer_answer(name: str) -> dict[str, Any]:
+    """deployer's answer for one case, in the oracle's shape."""
+    case = CASES[name]
+    try:
+        inventory = load_inventory(_sources(name))
+    except InventoryError as exc:
+        return {"error": str(exc)}
+    return {
+        "hosts": list(inventory.names),
+        "groups": {group: list(hosts) for group, hosts in inventory.groups.items()},
+        "vars": {host.name: _plain(dict(host.vars)) for host in inventory.hosts},
+        "limits": {
+            pattern: _limit(inventory, pattern, CORPUS / name)
+            for pattern in case.get("patterns", [])
+        },
+    }
+
+
+def _ansible_limit(answer: object) -> object:
+    """An empty or failed selection is one that deployer must refuse (nothing to work on)."""
+    if answer == [] or isinstance(answer, dict):
+        return _REFUSED
+    return answer
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_deployer_reads_the_inventory_as_ansible_core_does(name: str) -> None:
+    case = CASES[name]
+    expected = oracle()[name]
+    actual = deployer_answer(name)
+    exceptions: dict[str, str] = case.get("exceptions", {}) or {}
+    if "error" in expected or "error" in actual:
+        assert ("error" in actual) == ("error" in expected), (expected, actual)
+        return
+    assert actual["hosts"] == expected["hosts"]
+    assert actual["groups"] == expected["groups"]
+    assert actual["vars"] == expected["vars"]
+    for pattern, found in expected["limits"].items():
+        wanted = _ansible_limit(found)
+        got = actual["limits"][pattern]
+        if pattern in exceptions:
+            assert got != wanted, f"exception for {pattern!r} is stale: both give {got}"
+            assert got == _REFUSED, f"{pattern!r}: a documented exception is a refusal"
+            continue
+        assert got == wanted, f"--limit {pattern!r}: ansible {wanted}, deployer {got}"
