@@ -17,15 +17,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from deployer.errors import InputProblem, InventoryError
+from deployer.inventory.ansible_backend import needs_ansible, read_with_ansible
 from deployer.inventory.draft import Draft, Layer, layer_from
 from deployer.inventory.extra_vars import COMMAND_LINE, extra_var_layers
 from deployer.inventory.groups import GroupTree, build_tree, hosts_in_order, link_implicit_groups
 from deployer.inventory.hosts import HostBuilder
 from deployer.inventory.ini_inventory import read_ini_inventory
 from deployer.inventory.merge import Merged, merge_layers
+from deployer.inventory.settings import InventorySettings, current_settings
 from deployer.inventory.sources import inventory_files, looks_like_yaml, vars_dir_of, vars_entities
 from deployer.inventory.yaml_inventory import read_yaml_inventory
 from deployer.inventory.yamlfile import load_yaml_file, load_yaml_text
+from deployer.inventory.yamllimits import YamlLimitError, check_text_size, limit_problem
 from deployer.model.host import Host
 from deployer.model.inventory import Inventory
 
@@ -36,20 +39,23 @@ _log = logging.getLogger(__name__)
 
 def _read_inventory_file(draft: Draft, path: Path, shown: str) -> None:
     try:
+        check_text_size(path.stat().st_size)
         text = path.read_text(encoding="utf-8")
+    except YamlLimitError as exc:
+        draft.problems.append(limit_problem(exc, shown))
+        return
     except UnicodeDecodeError as exc:
         draft.error(f"not UTF-8 text: {exc.reason}", file=shown)
         return
     except OSError as exc:
         draft.error(f"cannot read the inventory file: {exc.strerror or exc}", file=shown)
         return
-    if text.startswith("#!"):
+    if text.startswith("#!"):  # only reached when needs_ansible could not open it first
         draft.error(
-            "executable inventory scripts are not supported",
+            "an inventory script is read through ansible-inventory, which could not run it",
             file=shown,
             line=1,
-            hint="save the script's output ('ansible-inventory -i SCRIPT --list --yaml') "
-            "as a .yml file and use that",
+            hint="check 'ansible-inventory -i SCRIPT --list'",
         )
         return
     if looks_like_yaml(path, text):
@@ -138,9 +144,22 @@ def _read_vars_dir(draft: Draft, index: int, folder: Path, shown: str) -> None:
                 )
 
 
-def _read_sources(draft: Draft, sources: Sequence[str | Path]) -> tuple[str, ...]:
+def _read_sources(
+    draft: Draft, sources: Sequence[str | Path], settings: InventorySettings
+) -> tuple[str, ...]:
     if not sources:
         draft.error("no inventory given", hint="pass -i FILE or -i DIRECTORY (it may repeat)")
+        return ()
+    dynamic = needs_ansible(sources) if settings.backend != "ansible" else None
+    if settings.backend == "ansible" or dynamic is not None:
+        reason = (
+            "--inventory-backend ansible"
+            if dynamic is None
+            else f"{dynamic} is an inventory script or plugin configuration"
+        )
+        read_with_ansible(draft, sources, settings.vault, reason)
+        link_implicit_groups(draft)
+        return tuple(str(s) for s in sources)
     shown_sources: list[str] = []
     vars_dirs: dict[Path, str] = {}
     for source in sources:
@@ -256,18 +275,22 @@ def _raise_if_errors(problems: list[InputProblem]) -> None:
 
 
 def load_inventory_with_warnings(
-    sources: Sequence[str | Path], extra_vars: Sequence[str] = ()
+    sources: Sequence[str | Path],
+    extra_vars: Sequence[str] = (),
+    settings: InventorySettings | None = None,
 ) -> tuple[Inventory, tuple[InputProblem, ...]]:
     """Load the inventory like :func:`load_inventory` and also return its warnings.
 
     Warnings (duplicate YAML keys, clear-text passwords, ignored files) do not stop the load;
-    the command line shows them before it acts.
+    the command line shows them before it acts. ``settings`` (default: the command line's,
+    :func:`~deployer.inventory.settings.current_settings`) chooses the backend; sources that
+    are inventory scripts or plugin configurations are always read by ``ansible-inventory``.
 
     Raises:
         InventoryError: with every problem found in every source (warnings included).
     """
     draft = Draft()
-    shown = _read_sources(draft, sources)
+    shown = _read_sources(draft, sources, settings or current_settings())
     extra, extra_problems = extra_var_layers(extra_vars)
     draft.problems.extend(extra_problems)
     tree = build_tree(draft)  # None after a cycle, recorded in draft.problems
@@ -293,7 +316,11 @@ def load_inventory_with_warnings(
     return inventory, tuple(draft.problems)
 
 
-def load_inventory(sources: Sequence[str | Path], extra_vars: Sequence[str] = ()) -> Inventory:
+def load_inventory(
+    sources: Sequence[str | Path],
+    extra_vars: Sequence[str] = (),
+    settings: InventorySettings | None = None,
+) -> Inventory:
     """Load hosts, groups and merged variables from Ansible-style inventory sources.
 
     ``sources`` are ``-i`` arguments in order (files, directories, or ``host1,host2,``);
@@ -303,7 +330,7 @@ def load_inventory(sources: Sequence[str | Path], extra_vars: Sequence[str] = ()
     Raises:
         InventoryError: with every problem of every source, never only the first.
     """
-    inventory, warnings = load_inventory_with_warnings(sources, extra_vars)
+    inventory, warnings = load_inventory_with_warnings(sources, extra_vars, settings)
     for warning in warnings:
         _log.warning("%s", warning)
     return inventory

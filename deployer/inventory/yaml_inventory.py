@@ -178,10 +178,10 @@ def read_yaml_inventory(draft: Draft, data: object, file: str) -> None:
         return
     if "plugin" in data:
         draft.error(
-            "inventory plugin configurations (plugin: ...) are not supported",
+            "an inventory plugin configuration (plugin: ...) must be read by ansible-inventory",
             file=file,
             line=_line(data, "plugin"),
-            hint="export the hosts with 'ansible-inventory -i SRC --list --yaml' and use that",
+            hint="pass --inventory-backend ansible",
         )
         return
     for name, group_data in data.items():

@@ -89,6 +89,9 @@ def _one(case: dict[str, Any]) -> dict[str, Any]:
 def main() -> int:
     """Answer every case read from stdin as one JSON object on stdout."""
     os.environ.setdefault("ANSIBLE_NOCOLOR", "1")
+    from ansible.plugins.loader import init_plugin_loader
+
+    init_plugin_loader([])  # as the ansible CLIs do: collections (ansible.builtin.*) resolve
     cases = json.load(sys.stdin)
     answers = {}
     for case in cases:
