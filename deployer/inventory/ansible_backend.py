@@ -16,6 +16,7 @@ stay :class:`~deployer.inventory.vault.VaultValue`; ``{"__ansible_unsafe": ...}`
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -93,9 +94,17 @@ def _run(sources: Sequence[str | Path], vault: VaultSettings) -> tuple[str | Non
     for source in sources:
         argv += ["-i", str(source)]
     argv += ["--list", "--export", *vault.arguments()]
+    # A source Ansible cannot parse is a warning and an empty inventory by default; here it
+    # is the failure it is (deployer must not work on a partial host list).
+    env = {
+        **os.environ,
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
+        "ANSIBLE_NOCOLOR": "1",
+    }
     try:
         result = subprocess.run(
-            argv, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False
+            argv, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False, env=env
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"ansible-inventory did not run: {exc}"
