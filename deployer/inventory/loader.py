@@ -24,6 +24,7 @@ from deployer.inventory.groups import GroupTree, build_tree, hosts_in_order, lin
 from deployer.inventory.hosts import HostBuilder
 from deployer.inventory.ini_inventory import read_ini_inventory
 from deployer.inventory.merge import Merged, merge_layers
+from deployer.inventory.ranges import parse_address
 from deployer.inventory.settings import InventorySettings, current_settings
 from deployer.inventory.sources import inventory_files, looks_like_yaml, vars_dir_of, vars_entities
 from deployer.inventory.yaml_inventory import read_yaml_inventory
@@ -68,10 +69,18 @@ def _read_inventory_file(draft: Draft, path: Path, shown: str) -> None:
 
 
 def _read_host_list(draft: Draft, text: str) -> None:
-    """Read ``-i 'cp1,cp2,'``: Ansible's comma-separated host list (hosts in ``ungrouped``)."""
-    for name in (n.strip() for n in text.split(",")):
-        if name:
-            draft.add_host(name, "ungrouped", COMMAND_LINE, None)
+    """Read ``-i 'cp1,cp2:2222,[fe80::1]:22,'``: Ansible's host list (hosts in ``ungrouped``).
+
+    As ansible-core's ``host_list`` plugin: each item is an address with an optional port,
+    no ranges; an item that is no address is a host name as written.
+    """
+    for item in (n.strip() for n in text.split(",")):
+        if not item:
+            continue
+        parsed = parse_address(item)
+        name, port = parsed if parsed is not None and "[" not in parsed[0] else (item, None)
+        if name not in draft.hosts:
+            draft.add_host(name, "ungrouped", COMMAND_LINE, None, port)
 
 
 def _vars_files(draft: Draft, folder: Path, shown: str, kind: str) -> list[tuple[str, Path, str]]:

@@ -51,7 +51,8 @@ def _ansible_env() -> dict[str, str]:
 
 
 def _sources(name: str) -> list[str]:
-    return [str(CORPUS / name / source) for source in CASES[name]["sources"]]
+    """The case's -i arguments: paths relative to its folder, or a 'host1,host2,' list."""
+    return [s if "," in s else str(CORPUS / name / s) for s in CASES[name]["sources"]]
 
 
 @cache
