@@ -301,3 +301,12 @@ def test_jinja_expressions_are_kept_as_text_with_a_warning(write: Write) -> None
     assert inventory["cp1"].address == "{{ ip }}"
     assert [(w.line, w.is_warning) for w in warnings] == [(4, True), (6, True)]
     assert "apiserver_flags.advertise-address" in warnings[1].message
+
+
+def test_host_vars_of_a_host_no_file_declares_are_ignored_with_a_warning(data_dir: Path) -> None:
+    # ansible-core's host_group_vars reads the files of known hosts only.
+    inventory, warnings = load_inventory_with_warnings([data_dir / "errors" / "unknown_host_vars"])
+    assert "cp9" not in inventory.names
+    [warning] = [w for w in warnings if w.host == "cp9"]
+    assert warning.file and warning.file.endswith("host_vars/cp9.yml")
+    assert "not used" in warning.message
