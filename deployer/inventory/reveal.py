@@ -8,8 +8,9 @@ stdin, the password given as ``--vault-password-file``/``--vault-id`` (a file or
 Ansible takes them, never the password itself on a command line). Without a password source,
 or without ``ansible-vault``, the run stops with exit 6 naming host, variable and file.
 
-A decrypted value is a secret: it becomes a :class:`RevealedText`, and
-:func:`revealed_texts` lists every clear text decrypted in this process for masking by value.
+A decrypted value is a secret: it becomes a :class:`RevealedText`, and is handed to the
+masking (:func:`deployer.report.masking.add_secret_values`), so every report, diff and message
+that goes through :func:`~deployer.report.masking.mask_secrets` shows ``***`` instead.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from deployer.inventory.hosts import SECRET_VARS, connection_fields
 from deployer.inventory.vault import VaultValue, contains_vault
 from deployer.model.host import Host
 from deployer.model.inventory import Inventory
+from deployer.report.masking import add_secret_values
 
 __all__ = [
     "NEEDED_VARIABLES",
@@ -162,6 +164,7 @@ class _Decrypter:
         clear = RevealedText(result.stdout)
         self._cache[value.ciphertext] = clear
         _REVEALED.add(str(clear))
+        add_secret_values([str(clear)])  # masked in every report, diff and message from now on
         return clear
 
     @staticmethod

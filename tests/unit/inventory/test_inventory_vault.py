@@ -13,6 +13,7 @@ from deployer.inventory import load_inventory
 from deployer.inventory.reveal import RevealedText, VaultSettings, reveal_needed, revealed_texts
 from deployer.inventory.vault import VaultValue
 from deployer.model.inventory import Inventory
+from deployer.report.masking import mask_secrets
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 VAULT = DATA / "inventories" / "vault" / "hosts.yml"
@@ -73,6 +74,8 @@ def test_ansible_vault_decrypts_what_is_needed_as_a_secret(
     assert flag == "vaulted-client-id"
     assert isinstance(flag, RevealedText)
     assert {"192.0.2.21", "vaulted-client-id"} <= revealed_texts()
+    diff = "+    - --oidc-client-id=vaulted-client-id\n+    - --advertise-address=192.0.2.21"
+    assert mask_secrets(diff) == "+    - --oidc-client-id=***\n+    - --advertise-address=***"
     assert isinstance(cp1.vars["db_password"], VaultValue)  # still encrypted
 
 
