@@ -64,9 +64,7 @@ def _one(case: dict[str, Any]) -> dict[str, Any]:
     for host in all_hosts:
         found = manager.get_vars(host=host, include_hostvars=False, stage="all")
         variables[host.name] = _plain({k: v for k, v in found.items() if k not in hidden})
-    groups = {
-        name: [h.name for h in group.get_hosts()] for name, group in inventory.groups.items()
-    }
+    groups = {name: [h.name for h in group.get_hosts()] for name, group in inventory.groups.items()}
     limits: dict[str, Any] = {}
     for pattern in case.get("patterns", []):
         try:

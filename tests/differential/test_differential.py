@@ -168,3 +168,35 @@ def test_deployer_reads_the_inventory_as_ansible_core_does(
             assert got == _REFUSED, f"{pattern!r}: a documented exception is a refusal"
             continue
         assert got == wanted, f"--limit {pattern!r}: ansible {wanted}, deployer {got}"
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern"),
+    [("patterns_ini", "control_plane[-1]:!zone_b,etcd"), ("yaml_nested", "k8s")],
+)
+def test_the_oracle_answers_as_the_ansible_command_line_does(name: str, pattern: str) -> None:
+    """The oracle uses ansible-core's Python API; ``ansible --list-hosts`` must agree with it."""
+    answers = oracle()
+    result = subprocess.run(
+        [str(BIN / "ansible"), "all", "--list-hosts", "--limit", pattern]
+        + [arg for source in _sources(name) for arg in ("-i", source)],
+        capture_output=True,
+        text=True,
+        env=_ansible_env(),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    listed = [line.strip() for line in result.stdout.splitlines()[1:] if line.strip()]
+    payload = [{"id": name, "sources": _sources(name), "patterns": [pattern]}]
+    single = subprocess.run(
+        [sys.executable, str(HERE / "oracle.py")],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env=_ansible_env(),
+        timeout=120,
+        check=True,
+    )
+    assert listed == json.loads(single.stdout)[name]["limits"][pattern]
+    assert answers[name]["hosts"] == json.loads(single.stdout)[name]["hosts"]
