@@ -25,6 +25,7 @@ from deployer.inventory.hosts import HostBuilder
 from deployer.inventory.ini_inventory import read_ini_inventory
 from deployer.inventory.merge import Merged, merge_layers
 from deployer.inventory.ranges import parse_address
+from deployer.inventory.reveal import VaultSettings, decrypt_file, is_vault_file, secret_strings
 from deployer.inventory.settings import InventorySettings, current_settings
 from deployer.inventory.sources import inventory_files, looks_like_yaml, vars_dir_of, vars_entities
 from deployer.inventory.yaml_inventory import read_yaml_inventory
@@ -124,12 +125,32 @@ def _vars_files(draft: Draft, folder: Path, shown: str, kind: str) -> list[tuple
     return found
 
 
-def _read_vars_dir(draft: Draft, index: int, folder: Path, shown: str) -> None:
+def _load_vars_file(draft: Draft, path: Path, shown: str, vault: VaultSettings) -> object:
+    """Parse one vars file; a vault-encrypted one is decrypted first, as Ansible does."""
+    if not is_vault_file(path):
+        result = load_yaml_file(path, shown)
+        draft.problems.extend(result.problems)
+        return result.data
+    text, why = decrypt_file(path, shown, vault)
+    if text is None:
+        draft.error(
+            why,
+            file=shown,
+            hint="pass --vault-password-file FILE or --vault-id ID@SOURCE "
+            "(Ansible needs the password for this file too)",
+        )
+        return None
+    result = load_yaml_text(text, shown)
+    draft.problems.extend(result.problems)
+    return secret_strings(result.data)
+
+
+def _read_vars_dir(
+    draft: Draft, index: int, folder: Path, shown: str, vault: VaultSettings
+) -> None:
     for kind in ("group_vars", "host_vars"):
         for name, path, shown_file in _vars_files(draft, folder, shown, kind):
-            result = load_yaml_file(path, shown_file)
-            draft.problems.extend(result.problems)
-            data = result.data
+            data = _load_vars_file(draft, path, shown_file, vault)
             if data is None:
                 continue
             if not isinstance(data, Mapping):
@@ -197,7 +218,7 @@ def _read_sources(
         vars_dirs.setdefault(folder.resolve(), shown_folder)
     link_implicit_groups(draft)
     for index, (folder, shown) in enumerate(vars_dirs.items()):
-        _read_vars_dir(draft, index, folder, shown)
+        _read_vars_dir(draft, index, folder, shown, settings.vault)
     return tuple(shown_sources)
 
 

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 
 from deployer.errors import InputProblem, InventoryError
@@ -34,8 +35,11 @@ __all__ = [
     "NEEDED_VARIABLES",
     "RevealedText",
     "VaultSettings",
+    "decrypt_file",
+    "is_vault_file",
     "reveal_needed",
     "revealed_texts",
+    "secret_strings",
 ]
 
 #: Variables deployer reads (README "Variables"), besides every ``ansible_*`` and
@@ -61,6 +65,7 @@ NEEDED_VARIABLES = frozenset(
 )
 _NEEDED_PREFIXES = ("ansible_", "apiserver_")
 _TIMEOUT_S = 60.0
+_VAULT_HEADER = b"$ANSIBLE_VAULT;"
 _REVEALED: set[str] = set()
 
 
@@ -181,6 +186,55 @@ class _Decrypter:
                 )
             ]
         )
+
+
+def is_vault_file(path: Path) -> bool:
+    """Tell whether ``path`` is a whole file encrypted by ``ansible-vault encrypt``."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(_VAULT_HEADER)) == _VAULT_HEADER
+    except OSError:
+        return False
+
+
+def decrypt_file(path: Path, shown: str, settings: VaultSettings) -> tuple[str | None, str]:
+    """Decrypt a vault-encrypted vars file; return (clear text, "") or (None, why not).
+
+    Ansible decrypts such a file when it loads it (and fails without a password), so deployer
+    does too. Every string of the file is then a secret (see :func:`secret_strings`).
+    """
+    decrypter = _Decrypter(settings)
+    if decrypter.program is None:
+        return None, "the file is vault-encrypted and ansible-vault is not installed"
+    if not settings.configured():
+        return None, "the file is vault-encrypted and no vault password was given"
+    try:
+        result = subprocess.run(
+            [decrypter.program, "decrypt", *settings.arguments(), "--output", "-", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"ansible-vault did not run: {exc}"
+    if result.returncode != 0:
+        detail = result.stderr.strip().splitlines()[-1:] or ["no message"]
+        return None, f"ansible-vault failed: {detail[0]}"
+    return result.stdout, ""
+
+
+def secret_strings(value: object) -> object:
+    """Return ``value`` with every string in it a :class:`RevealedText`, masked from now on."""
+    if isinstance(value, str):
+        add_secret_values([value])
+        _REVEALED.add(value)
+        return RevealedText(value)
+    if isinstance(value, dict):
+        return {k: secret_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [secret_strings(v) for v in value]
+    return value
 
 
 def _first_vault(value: object) -> VaultValue | None:

@@ -11,6 +11,7 @@ import pytest
 from deployer.errors import InventoryError, exit_code_for
 from deployer.inventory import load_inventory
 from deployer.inventory.reveal import RevealedText, VaultSettings, reveal_needed, revealed_texts
+from deployer.inventory.settings import InventorySettings
 from deployer.inventory.vault import VaultValue
 from deployer.model.inventory import Inventory
 from deployer.report.masking import mask_secrets
@@ -102,3 +103,26 @@ def test_without_ansible_vault_the_error_says_what_to_install(
     with pytest.raises(InventoryError, match="ansible-vault is not installed") as caught:
         reveal_needed(inventory, VaultSettings(password_files=(str(PASSWORD),)))
     assert "pip install ansible-core" in str(caught.value)
+
+
+VAULT_FILE_CASE = DATA / "differential" / "vault_file" / "hosts.yml"
+
+
+def test_a_vault_encrypted_vars_file_without_a_password_is_exit_6_naming_it(
+    with_ansible: None,
+) -> None:
+    with pytest.raises(InventoryError) as caught:
+        load_inventory([VAULT_FILE_CASE])
+    [problem] = [p for p in caught.value.problems if not p.is_warning]
+    assert problem.file and problem.file.endswith("group_vars/control_plane/vault.yml")
+    assert "no vault password was given" in problem.message
+    assert exit_code_for(caught.value) == 6
+
+
+def test_a_vault_encrypted_vars_file_is_decrypted_and_its_strings_masked(
+    with_ansible: None,
+) -> None:
+    settings = InventorySettings(vault=VaultSettings(password_files=(str(PASSWORD),)))
+    cp1 = load_inventory([VAULT_FILE_CASE], settings=settings)["cp1"]
+    assert cp1.vars["vault_db_password"] == "S3cret-in-a-vault-file"
+    assert mask_secrets("password is S3cret-in-a-vault-file") == "password is ***"
