@@ -9,7 +9,7 @@ Ansible takes them, never the password itself on a command line). Without a pass
 or without ``ansible-vault``, the run stops with exit 6 naming host, variable and file.
 
 A decrypted value is a secret: it becomes a :class:`RevealedText`, and is handed to the
-masking (:func:`deployer.report.masking.add_secret_values`), so every report, diff and message
+masking (``deployer.report.masking.add_secret_values``), so every report, diff and message
 that goes through :func:`~deployer.report.masking.mask_secrets` shows ``***`` instead.
 """
 
@@ -29,7 +29,6 @@ from deployer.inventory.hosts import SECRET_VARS, connection_fields
 from deployer.inventory.vault import VaultValue, contains_vault
 from deployer.model.host import Host
 from deployer.model.inventory import Inventory
-from deployer.report.masking import add_secret_values
 
 __all__ = [
     "NEEDED_VARIABLES",
@@ -101,6 +100,14 @@ class VaultSettings:
         )
 
 
+def _mask(value: str) -> None:
+    """Hand a clear text to the masking (imported on first use: most runs decrypt nothing)."""
+    from deployer.report.masking import add_secret_values
+
+    _REVEALED.add(value)
+    add_secret_values([value])
+
+
 def revealed_texts() -> frozenset[str]:
     """Every clear text decrypted in this process (to mask by value wherever text goes)."""
     return frozenset(_REVEALED)
@@ -168,8 +175,7 @@ class _Decrypter:
             raise self._error(host, var, value, f"ansible-vault failed: {detail[0]}")
         clear = RevealedText(result.stdout)
         self._cache[value.ciphertext] = clear
-        _REVEALED.add(str(clear))
-        add_secret_values([str(clear)])  # masked in every report, diff and message from now on
+        _mask(str(clear))  # masked in every report, diff and message from now on
         return clear
 
     @staticmethod
@@ -227,8 +233,7 @@ def decrypt_file(path: Path, shown: str, settings: VaultSettings) -> tuple[str |
 def secret_strings(value: object) -> object:
     """Return ``value`` with every string in it a :class:`RevealedText`, masked from now on."""
     if isinstance(value, str):
-        add_secret_values([value])
-        _REVEALED.add(value)
+        _mask(value)
         return RevealedText(value)
     if isinstance(value, dict):
         return {k: secret_strings(v) for k, v in value.items()}
