@@ -11,8 +11,10 @@ The shape (Ansible's ``yaml`` inventory plugin)::
           vars: {...}
           children: {...}
 
-Unlike Ansible, sections are read in the order they are written, so host order is the order
-of first appearance in the file: that is the rollout order the operator sees.
+As in ansible-core's yaml plugin (``lib/ansible/plugins/inventory/yaml.py``), sections are
+read in the order they are written; ``hosts: cp1`` (a string) is the one host ``cp1``, and a
+host key that is no string (``1:``) is refused. The rollout order is then Ansible's group
+order (:func:`deployer.inventory.groups.hosts_in_order`).
 """
 
 from __future__ import annotations
