@@ -14,6 +14,8 @@ from types import MappingProxyType
 from deployer.desired import DesiredState, desired_state
 from deployer.errors import InputError, InputProblem
 from deployer.inventory import load_inventory_with_warnings, select_hosts
+from deployer.inventory.reveal import reveal_needed
+from deployer.inventory.settings import current_settings
 from deployer.model.inventory import Inventory
 from deployer.model.manifest import Manifest
 from deployer.render import ManifestChecker, ManifestRenderer
@@ -96,7 +98,7 @@ def prepare(
         InputError: any problem in the inventory, the flags or the template (exit 6).
     """
     loaded, inventory_warnings = load_inventory_with_warnings(sources, extra_vars)
-    inventory = select_hosts(loaded, limit)
+    inventory = reveal_needed(select_hosts(loaded, limit), current_settings().vault)
     problems: list[InputProblem] = list(inventory_warnings)
     states: list[DesiredState] = []
     manifests: dict[str, Manifest] = {}

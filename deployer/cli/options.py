@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -13,8 +14,55 @@ __all__ = ["common_inventory_options", "limit_option", "output_options"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _inventory_setting(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Record --inventory-backend/--vault-password-file/--vault-id for the inventory reader."""
+    from deployer.inventory.settings import current_settings, use_settings
+
+    settings = current_settings()
+    if param.name == "inventory_backend":
+        settings = dataclasses.replace(settings, backend=value)
+    elif param.name == "vault_password_files":
+        vault = dataclasses.replace(settings.vault, password_files=tuple(value))
+        settings = dataclasses.replace(settings, vault=vault)
+    else:
+        vault = dataclasses.replace(settings.vault, vault_ids=tuple(value))
+        settings = dataclasses.replace(settings, vault=vault)
+    use_settings(settings)
+    return value
+
+
 def common_inventory_options(func: F) -> F:
-    """``-i`` (repeatable) and ``-e`` (repeatable), as Ansible spells them."""
+    """``-i`` and ``-e`` (repeatable) as Ansible spells them, the vault and backend options."""
+    func = click.option(
+        "--inventory-backend",
+        type=click.Choice(["builtin", "ansible"]),
+        default="builtin",
+        expose_value=False,
+        is_eager=True,
+        callback=_inventory_setting,
+        help="builtin (default): deployer reads the files; ansible: through "
+        "'ansible-inventory --list' (dynamic inventories and plugins always are).",
+    )(func)
+    func = click.option(
+        "--vault-id",
+        "vault_ids",
+        multiple=True,
+        metavar="ID@SOURCE",
+        expose_value=False,
+        is_eager=True,
+        callback=_inventory_setting,
+        help="Passed to ansible-vault when a vault value deployer needs must be decrypted.",
+    )(func)
+    func = click.option(
+        "--vault-password-file",
+        "vault_password_files",
+        multiple=True,
+        metavar="FILE",
+        expose_value=False,
+        is_eager=True,
+        callback=_inventory_setting,
+        help="Passed to ansible-vault when a vault value deployer needs must be decrypted.",
+    )(func)
     func = click.option(
         "-e",
         "--extra-vars",

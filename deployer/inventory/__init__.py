@@ -7,7 +7,8 @@ Public API:
 * :func:`select_hosts`: Ansible ``--limit`` patterns;
 * :func:`explain_host`: each variable of a host and where it came from.
 
-This package depends only on :mod:`deployer.model` and :mod:`deployer.errors`.
+This package depends only on :mod:`deployer.model`, :mod:`deployer.errors` and, to mask
+decrypted vault values, :mod:`deployer.report.masking`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from deployer.errors import InputProblem
+from deployer.inventory.vault import UnsafeText
 from deployer.inventory.yamlfile import LineMap
 
 __all__ = ["MERGED_BY_KEY", "Draft", "GroupDraft", "HostDraft", "Layer", "layer_from"]
@@ -29,6 +30,8 @@ def plain(value: object) -> object:
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
+    if isinstance(value, UnsafeText):
+        return str(value)
     return value
 
 
@@ -91,6 +94,8 @@ def layer_from(
 
 
 def _is_template(value: object) -> bool:
+    if isinstance(value, UnsafeText):  # !unsafe: Ansible never templates it either
+        return False
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
@@ -146,8 +151,10 @@ class GroupDraft:
     children: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
     #: Inline variables (written in an inventory file), in reading order.
     inline: list[Layer] = field(default_factory=list)
-    #: ``group_vars/`` files, in reading order (they win over inline ones).
-    files: list[Layer] = field(default_factory=list)
+    #: ``group_vars/`` files as (index of the vars folder, layer), in reading order.
+    files: list[tuple[int, Layer]] = field(default_factory=list)
+    #: ``ansible_group_priority`` as the inventory set it (Ansible consumes it, default 1).
+    priority: int = 1
 
 
 @dataclass(slots=True)
@@ -169,6 +176,12 @@ class Draft:
     hosts: dict[str, HostDraft] = field(default_factory=dict)
     problems: list[InputProblem] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # ansible-core's InventoryData starts with 'all' and its first child 'ungrouped'
+        # (lib/ansible/inventory/data.py): group order and 'all' host order depend on it.
+        self.group("all")
+        self.add_child("all", "ungrouped", None, None)
+
     def group(self, name: str, file: str | None = None, line: int | None = None) -> GroupDraft:
         """Return the group called ``name``, declaring it (at ``file:line``) if new."""
         found = self.groups.get(name)
@@ -176,11 +189,24 @@ class Draft:
             found = self.groups[name] = GroupDraft(name, file, line)
         return found
 
-    def add_host(self, name: str, group: str, file: str, line: int | None) -> HostDraft:
-        """Declare ``name`` (if new) as a member of ``group``; return its draft."""
+    def add_host(
+        self, name: str, group: str, file: str, line: int | None, port: int | None = None
+    ) -> HostDraft:
+        """Declare ``name`` (if new) as a member of ``group``; return its draft.
+
+        ``port`` (from ``name:port``) counts only where the host is first declared, before that
+        line's variables, as in ansible-core (``InventoryData.add_host`` creates ``Host(name,
+        port)`` for a new host only, ``lib/ansible/inventory/data.py``).
+        """
         host = self.hosts.get(name)
         if host is None:
             host = self.hosts[name] = HostDraft(name, file, line)
+            if port is not None:
+                values = LineMap(line)
+                values["ansible_port"] = port
+                if line is not None:
+                    values.lines["ansible_port"] = line
+                host.inline.append(layer_from(values, level="host", file=file, problems=[]))
         self.group(group, file, line).hosts[name] = None
         return host
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from deployer.inventory.draft import Draft
 
-__all__ = ["GroupTree", "build_tree", "link_implicit_groups"]
+__all__ = ["GroupTree", "build_tree", "hosts_in_order", "link_implicit_groups"]
 
 
 class GroupTree:
@@ -34,22 +34,55 @@ class GroupTree:
 
 
 def link_implicit_groups(draft: Draft) -> None:
-    """Hang parentless groups under ``all`` and lone hosts in ``ungrouped``.
+    """Hang parentless groups under ``all``; put in ``ungrouped`` exactly the lone hosts.
 
-    This is Ansible's reconciliation: afterwards ``all`` is the root of one tree. Run it
+    This is ansible-core's ``InventoryData.reconcile_inventory`` (``lib/ansible/inventory/
+    data.py``): afterwards ``all`` is the root of one tree, a host in any group other than
+    ``all``/``ungrouped`` is no longer in ``ungrouped`` (an INI host listed before the first
+    section and again under ``[control_plane]``), and a host in no group joins it. Run it
     before reading ``group_vars/`` so that ``group_vars/ungrouped.yml`` finds its group.
     """
-    draft.group("all")
     has_parent = {child for g in draft.groups.values() for child in g.children}
     for name in list(draft.groups):
         if name != "all" and name not in has_parent:
             draft.add_child("all", name, None, None)
-    grouped = {h for name, g in draft.groups.items() if name != "all" for h in g.hosts}
-    for host in draft.groups["all"].hosts:
-        if host not in grouped:
-            draft.group("ungrouped").hosts[host] = None
-    if "ungrouped" in draft.groups:
-        draft.add_child("all", "ungrouped", None, None)
+    others = {
+        h for name, g in draft.groups.items() if name not in ("all", "ungrouped") for h in g.hosts
+    }
+    ungrouped = draft.groups["ungrouped"].hosts
+    for host in draft.hosts:
+        if host in ungrouped and host in others:
+            del ungrouped[host]
+        elif host not in ungrouped and host not in others:
+            ungrouped[host] = None
+
+
+def hosts_in_order(draft: Draft, group: str) -> list[str]:
+    """Return the hosts of ``group`` (through its children) in ansible-core's order.
+
+    That order is ``Group.get_hosts`` (``lib/ansible/inventory/group.py``): the group's own
+    hosts, then those of its children in the order they were added, then of their children
+    level by level; each host once. It is the order ``group[0]`` indexes and, for ``all``,
+    the order Ansible walks hosts in (``serial``), so it is deployer's rollout order too.
+    """
+    groups = draft.groups
+    ordered = [group, *groups[group].children]
+    seen = set(ordered)
+    level = list(groups[group].children)
+    while level:
+        following: list[str] = []
+        for parent in level:
+            for child in groups[parent].children:
+                if child not in seen:
+                    ordered.append(child)
+                    following.append(child)
+        seen.update(following)
+        level = following
+    hosts: dict[str, None] = {}
+    for name in ordered:
+        for host in groups[name].hosts:
+            hosts.setdefault(host, None)
+    return list(hosts)
 
 
 def _find_cycles(draft: Draft) -> None:

@@ -8,13 +8,15 @@ where any report or log could print them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from deployer.inventory.draft import Draft
 from deployer.inventory.merge import Merged
+from deployer.inventory.vault import VaultValue
 from deployer.model.host import Host, Secret, VarOrigin
 
-__all__ = ["SECRET_VARS", "HostBuilder"]
+__all__ = ["SECRET_VARS", "HostBuilder", "connection_fields"]
 
 #: Variables that hold passwords: stored as :class:`Secret`, and a warning is raised.
 SECRET_VARS = (
@@ -41,8 +43,11 @@ class HostBuilder:
 
     def _first_set(self, merged: Merged, *names: str) -> tuple[str, object] | None:
         for name in names:
-            if merged.values.get(name) is not None:
-                return name, merged.values[name]
+            value = merged.values.get(name)
+            if isinstance(value, VaultValue):  # decrypted later, only if it is needed
+                return None
+            if value is not None:
+                return name, value
         return None
 
     def _report(
@@ -140,7 +145,7 @@ class HostBuilder:
     def _hide_secrets(self, name: str, merged: Merged) -> None:
         for var in SECRET_VARS:
             value = merged.values.get(var)
-            if value is None or isinstance(value, Secret):
+            if value is None or isinstance(value, Secret | VaultValue):  # a vault value is safe
                 continue
             merged.values[var] = Secret(str(value))
             self._report(
@@ -166,3 +171,29 @@ class HostBuilder:
             vars=MappingProxyType(merged.values),
             origins=MappingProxyType(merged.origins),
         )
+
+
+def connection_fields(host: Host, values: Mapping[str, object]) -> tuple[str, int, str | None]:
+    """Address, port and user of ``host`` recomputed from decrypted ``values``.
+
+    Used after vault values were decrypted: the load kept the defaults for a vaulted
+    ``ansible_host``/``ansible_port``/``ansible_user`` (it could not read them).
+    """
+    address, port, user = host.address, host.port, host.user
+    for var in ("ansible_host", "ansible_ssh_host"):
+        value = values.get(var)
+        if isinstance(value, str) and value.strip():
+            address = value.strip()
+            break
+    for var in ("ansible_port", "ansible_ssh_port"):
+        value = values.get(var)
+        text = str(value).strip() if isinstance(value, str | int) else ""
+        if text.isdigit() and 0 < int(text) < 65536:
+            port = int(text)
+            break
+    for var in ("ansible_user", "ansible_ssh_user"):
+        value = values.get(var)
+        if isinstance(value, str) and value.strip():
+            user = value.strip()
+            break
+    return address, port, user

@@ -8,7 +8,7 @@ The rules follow Ansible's ``ini`` inventory plugin, so existing files mean the 
 * values are read as Python literals when they are one (``2222`` is an int, ``True`` a bool,
   ``{'audit-log-maxage': 30}`` a dict), otherwise kept as text;
 * ``#`` and ``;`` start comment lines; a ``[group:vars]`` or ``[group:children]`` entry must
-  refer to a group declared somewhere in the same file.
+  refer to a group declared in this file or in an earlier inventory file.
 """
 
 from __future__ import annotations
@@ -96,16 +96,13 @@ def _host_line(draft: Draft, group: str, text: str, file: str, number: int) -> N
             return
         values[key] = parse_ini_value(raw)
         values.lines[key] = number
-    if port is not None:
-        values["ansible_port"] = port
-        values.lines["ansible_port"] = number
     layer = None
     if values:
         layer = layer_from(
             values, level="host", file=file, problems=draft.problems, line=number, host=tokens[0]
         )
     for name in names:
-        host = draft.add_host(name, group, file, number)
+        host = draft.add_host(name, group, file, number, port)
         if layer is not None:
             host.inline.append(layer)
 
@@ -113,7 +110,9 @@ def _host_line(draft: Draft, group: str, text: str, file: str, number: int) -> N
 def read_ini_inventory(draft: Draft, text: str, file: str) -> None:
     """Add the groups, hosts and variables of INI inventory ``text`` (from ``file``)."""
     group, state = "ungrouped", "hosts"
-    declared: set[str] = {"all", "ungrouped"}  # Ansible's implicit groups
+    # Groups of earlier files count as declared: ansible-core checks the whole inventory built
+    # so far (``self.inventory.groups`` in ``lib/ansible/plugins/inventory/ini.py``).
+    declared: set[str] = {"all", "ungrouped", *draft.groups}
     pending: dict[str, _Pending] = {}
     group_vars: dict[str, LineMap] = {}
     for number, raw in enumerate(text.splitlines(), start=1):

@@ -1,18 +1,33 @@
 """Expand inventory host patterns (``cp[1:3]``, ``cp[01:03]``, ``node-[a:c]``, ``cp1:2222``).
 
 Why: operators copy Ansible inventories as they are, and Ansible expands ranges when it reads
-an inventory (INI and YAML alike), so ``cp[01:03]`` must mean ``cp01 cp02 cp03`` here too.
+an inventory (INI and YAML alike), so ``cp[01:03]`` must mean ``cp01 cp02 cp03`` here too. The
+port and address rules are ansible-core's ``parse_address`` (``lib/ansible/parsing/utils/
+addresses.py``) and the ranges its ``expand_hostname_range`` (``lib/ansible/plugins/inventory/
+__init__.py``), written anew here; the differential suite checks the two agree.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 
-__all__ = ["HostPatternError", "expand_host_pattern"]
+__all__ = ["HostPatternError", "expand_host_pattern", "parse_address", "split_port"]
 
 _RANGE = re.compile(r"\[([^\]]*)\]")
-_PORT = re.compile(r":(?P<port>\d+)$")
+#: ``[anything]:port`` (ansible-core: ``bracketed_hostport``).
+_BRACKETED_PORT = re.compile(r"^\[(.+)\]:([0-9]+)$")
+#: ``name:port`` where the name has no colon outside complete ``[...]`` ranges.
+_HOST_PORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
+_ALNUM_RANGE = r"\[(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?\]"
+_NUM_RANGE = r"\[[0-9]+:[0-9]+(?::[0-9]+)?\]"
+_LABEL = rf"(?:\w|{_ALNUM_RANGE})(?:[\w-]|{_ALNUM_RANGE})*(?<![_-])"
+_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$", re.IGNORECASE)
+_OCTET = rf"(?:25[0-5]|2[0-4][0-9]|[01]?[0-9]{{1,2}}|{_NUM_RANGE})"
+_IPV4 = re.compile(rf"^{_OCTET}(?:\.{_OCTET}){{3}}$")
+#: IPv6 with ranges is rare: any hex digits, colons and complete ranges, two colons at least.
+_IPV6_WITH_RANGES = re.compile(r"^(?=(?:[^:]*:){2})(?:[0-9a-f:.]|\[[0-9a-f]+:[0-9a-f]+\])+$", re.I)
 #: Generous bound: a typo such as ``cp[1:100000]`` should be reported, not expanded.
 _MAX_HOSTS = 100_000
 
@@ -76,15 +91,58 @@ def _expand_ranges(pattern: str) -> list[str]:
     return names
 
 
+def _is_ip_or_name(text: str) -> bool:
+    """Tell whether ``text`` is an IPv4/IPv6 address or a host name (ranges allowed)."""
+    if _IPV4.match(text) or _NAME.match(text):
+        return True
+    if "[" in text:
+        return bool(_IPV6_WITH_RANGES.match(text))
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_address(text: str) -> tuple[str, int | None] | None:
+    """Read ``host``, ``host:port`` or ``[host]:port``; None when it is no address or name.
+
+    The rules of ansible-core's ``parse_address`` (``lib/ansible/parsing/utils/addresses.py``):
+    ``[fe80::1]:1022`` is host ``fe80::1``, port 1022 (the only way to give an IPv6 address a
+    port); ``fe80::1`` has no port; ``cp[1:3]:2222`` is a range with a port; what remains after
+    the port must be an IPv4 or IPv6 address or a host name, ``[a:b]``/``[1:3]`` ranges allowed.
+    """
+    host, port = text, None
+    bracketed = _BRACKETED_PORT.match(host)
+    if bracketed:
+        host, port = bracketed.group(1), int(bracketed.group(2))
+    plain = _HOST_PORT.match(host)
+    if plain:
+        host, port = plain.group(1), int(plain.group(2))
+    return (host, port) if _is_ip_or_name(host) else None
+
+
+def split_port(pattern: str) -> tuple[str, int | None]:
+    """Split off the port as ansible-core's inventory plugins do (``_expand_hostpattern``).
+
+    A text that is no address or host name once split (``weird@name:22``) is left whole, with
+    no port, as Ansible leaves it.
+    """
+    return parse_address(pattern) or (pattern, None)
+
+
 def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
     """Return the host names ``pattern`` stands for, and the port it names, if any.
 
-    ``cp1:2222`` names port 2222 (Ansible's ``host:port``); IPv6 addresses are left alone.
+    ``cp1:2222`` names port 2222 (Ansible's ``host:port``), ``[fe80::1]:1022`` an IPv6 address
+    with a port; a bare IPv6 address is left alone.
 
     >>> expand_host_pattern("cp[01:03]")
     (['cp01', 'cp02', 'cp03'], None)
     >>> expand_host_pattern("cp[1:2]:2222")
     (['cp1', 'cp2'], 2222)
+    >>> expand_host_pattern("[fe80::1]:1022")
+    (['fe80::1'], 1022)
 
     Raises:
         HostPatternError: the range is malformed (the message is shown to the operator).
@@ -92,15 +150,10 @@ def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
     text = pattern.strip()
     if not text:
         raise HostPatternError("empty host name")
-    port: int | None = None
-    outside = _RANGE.sub("", text)  # colons inside [1:3] belong to the range
-    if outside.count(":") == 1:  # more than one colon outside brackets: an IPv6 address
-        match = _PORT.search(text)
-        if match:
-            text, port = text[: match.start()].strip(), int(match.group("port"))
-            if not 0 < port < 65536:
-                raise HostPatternError(f"port {port} in {pattern!r} is out of range 1-65535")
-    if text.endswith(":"):
+    text, port = split_port(text)
+    if port is not None and not 0 < port < 65536:
+        raise HostPatternError(f"port {port} in {pattern!r} is out of range 1-65535")
+    if port is None and text.endswith(":"):
         raise HostPatternError(
             f"host pattern {pattern!r} ends in ':'; that character introduces a port"
         )

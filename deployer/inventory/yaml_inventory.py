@@ -11,8 +11,10 @@ The shape (Ansible's ``yaml`` inventory plugin)::
           vars: {...}
           children: {...}
 
-Unlike Ansible, sections are read in the order they are written, so host order is the order
-of first appearance in the file: that is the rollout order the operator sees.
+As in ansible-core's yaml plugin (``lib/ansible/plugins/inventory/yaml.py``), sections are
+read in the order they are written; ``hosts: cp1`` (a string) is the one host ``cp1``, and a
+host key that is no string (``1:``) is refused. The rollout order is then Ansible's group
+order (:func:`deployer.inventory.groups.hosts_in_order`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ def _line(mapping: Mapping[str, object], key: str) -> int | None:
 def _read_hosts(draft: Draft, group: str, hosts: object, file: str, line: int | None) -> None:
     if hosts is None:
         return
+    if isinstance(hosts, str):  # 'hosts: cp1' means one host, as in ansible-core's yaml plugin
+        single = LineMap(line)
+        single[hosts] = None
+        if line is not None:
+            single.lines[hosts] = line
+        hosts = single
     if not isinstance(hosts, Mapping):
         draft.error(
             f"group {group}: 'hosts' must be a mapping of host name to variables, "
@@ -53,6 +61,14 @@ def _read_hosts(draft: Draft, group: str, hosts: object, file: str, line: int | 
         return
     for pattern, host_vars in hosts.items():
         host_line = _line(hosts, pattern)
+        if isinstance(hosts, LineMap) and pattern in hosts.typed_keys:
+            draft.error(
+                f"group {group}: host {pattern} is a YAML {hosts.typed_keys[pattern]}, not a name",
+                file=file,
+                line=host_line,
+                hint=f"quote it: '{pattern}': (Ansible refuses it too)",
+            )
+            continue
         try:
             names, port = expand_host_pattern(pattern)
         except HostPatternError as exc:
@@ -70,17 +86,13 @@ def _read_hosts(draft: Draft, group: str, hosts: object, file: str, line: int | 
         if host_vars:
             values.update(host_vars)
             values.lines.update(host_vars.lines if isinstance(host_vars, LineMap) else {})
-        if port is not None:
-            values["ansible_port"] = port
-            if host_line is not None:
-                values.lines["ansible_port"] = host_line
         layer = None
         if values:  # one layer shared by every host of a range: cheap for cp[1:1000]
             layer = layer_from(
                 values, level="host", file=file, problems=draft.problems, host=pattern
             )
         for name in names:
-            host = draft.add_host(name, group, file, host_line)
+            host = draft.add_host(name, group, file, host_line, port)
             if layer is not None:
                 host.inline.append(layer)
 
@@ -168,10 +180,10 @@ def read_yaml_inventory(draft: Draft, data: object, file: str) -> None:
         return
     if "plugin" in data:
         draft.error(
-            "inventory plugin configurations (plugin: ...) are not supported",
+            "an inventory plugin configuration (plugin: ...) must be read by ansible-inventory",
             file=file,
             line=_line(data, "plugin"),
-            hint="export the hosts with 'ansible-inventory -i SRC --list --yaml' and use that",
+            hint="pass --inventory-backend ansible",
         )
         return
     for name, group_data in data.items():

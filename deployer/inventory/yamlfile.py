@@ -14,10 +14,18 @@ from pathlib import Path
 import yaml
 
 from deployer.errors import InputProblem
+from deployer.inventory.vault import UnsafeText, VaultValue
+from deployer.inventory.yamllimits import (
+    YamlLimitError,
+    check_expanded_size,
+    check_text_size,
+    limit_problem,
+)
 
 __all__ = ["LineMap", "YamlResult", "load_yaml_file", "load_yaml_text"]
 
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -28,7 +36,7 @@ class LineMap(dict[str, object]):
     becomes ``"1"``), so lookups never depend on how a key happened to be typed.
     """
 
-    __slots__ = ("line", "lines")
+    __slots__ = ("line", "lines", "typed_keys")
 
     def __init__(self, line: int | None = None) -> None:
         super().__init__()
@@ -36,6 +44,9 @@ class LineMap(dict[str, object]):
         self.line = line
         #: Key -> 1-based line of that key.
         self.lines: dict[str, int] = {}
+        #: Keys that YAML read as something else than text (``1:`` a number), -> what it was.
+        #: Ansible refuses such a key as a host name (its yaml plugin's ``_parse_host``).
+        self.typed_keys: dict[str, str] = {}
 
 
 class YamlResult:
@@ -59,10 +70,25 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
         self.duplicates: list[InputProblem] = []
 
 
+def _key_kind(key: object) -> str | None:
+    if isinstance(key, bool):
+        return "boolean"
+    if isinstance(key, int | float):
+        return "number"
+    if key is None:
+        return "null"
+    return None if isinstance(key, str) else type(key).__name__
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
+    explicit = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
     loader.flatten_mapping(node)  # honour YAML merge keys (<<: *defaults)
+    # flatten_mapping puts the merged pairs first: an explicit key after them overrides one
+    # of them, as YAML's merge key is meant to; only two explicit keys are a duplicate.
+    first_explicit = len(node.value) - explicit
     result = LineMap(node.start_mark.line + 1)
-    for key_node, value_node in node.value:
+    explicit_keys: set[str] = set()
+    for index, (key_node, value_node) in enumerate(node.value):
         # Fast path for plain strings (most keys and values): the same result as
         # construct_object without its per-node bookkeeping, which dominates big inventories.
         is_text = key_node.tag == _STR and isinstance(key_node, yaml.ScalarNode)
@@ -75,8 +101,12 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
                 key_node.start_mark,
             )
         text = "null" if key is None else str(key)
+        kind = _key_kind(key)
+        if kind is not None:
+            result.typed_keys[text] = kind
         line = key_node.start_mark.line + 1
-        if text in result:
+        is_explicit = index >= first_explicit
+        if is_explicit and text in explicit_keys:
             loader.duplicates.append(
                 InputProblem(
                     f"duplicate key {text!r} (first at line {result.lines[text]}); "
@@ -93,11 +123,35 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
             if value_node.tag == _STR and isinstance(value_node, yaml.ScalarNode)
             else loader.construct_object(value_node, deep=True)
         )
-        result.lines[text] = line
+        if is_explicit:
+            explicit_keys.add(text)
+            result.lines[text] = line
+        else:
+            result.lines.setdefault(text, line)
     return result
 
 
+def _construct_vault(loader: _LineLoader, node: yaml.Node) -> VaultValue:
+    """``!vault |`` (Ansible Vault): kept encrypted, with its file and line, until needed."""
+    if not isinstance(node, yaml.ScalarNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, "!vault must be a string (the $ANSIBLE_VAULT envelope)", node.start_mark
+        )
+    return VaultValue(str(node.value), loader.file, node.start_mark.line + 1)
+
+
+def _construct_unsafe(loader: _LineLoader, node: yaml.Node) -> object:
+    """``!unsafe``: the plain string, never templated (lists and mappings as they are)."""
+    if isinstance(node, yaml.ScalarNode):
+        return UnsafeText(node.value)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return _construct_mapping(loader, node)  # type: ignore[arg-type]
+
+
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_LineLoader.add_constructor("!vault", _construct_vault)
+_LineLoader.add_constructor("!unsafe", _construct_unsafe)
 
 
 def _hint_for(problem: str, line_text: str) -> str:
@@ -129,9 +183,16 @@ def load_yaml_text(text: str, file: str) -> YamlResult:
     Returns a result whose ``problems`` hold a syntax error (with line and column) instead of
     raising, so the caller can collect problems of every file before reporting.
     """
+    try:
+        check_text_size(len(text))
+    except YamlLimitError as exc:
+        return YamlResult(None, [limit_problem(exc, file)])
     loader = _LineLoader(text, file)
     try:
         data = loader.get_single_data()
+        check_expanded_size(data)
+    except YamlLimitError as exc:
+        return YamlResult(None, [limit_problem(exc, file)])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
@@ -162,7 +223,10 @@ def load_yaml_file(path: Path, shown: str | None = None) -> YamlResult:
     """Read and parse the YAML or JSON file at ``path`` (named ``shown`` in messages)."""
     name = shown or str(path)
     try:
+        check_text_size(path.stat().st_size)  # refused before reading it into memory
         text = path.read_text(encoding="utf-8")
+    except YamlLimitError as exc:
+        return YamlResult(None, [limit_problem(exc, name)])
     except UnicodeDecodeError as exc:
         return YamlResult(None, [InputProblem(f"not UTF-8 text: {exc.reason}", file=name)])
     except OSError as exc:

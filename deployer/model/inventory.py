@@ -20,15 +20,19 @@ def _no_groups() -> Mapping[str, tuple[str, ...]]:
 class Inventory:
     """Hosts in rollout order, and the groups that name them.
 
-    Why the order matters: apply walks hosts in this order, one (or ``serial``) at a time, so it
-    is the order the operator wrote them in, first file first.
+    Why the order matters: apply walks hosts in this order, one (or ``serial``) at a time. It
+    is the order Ansible walks the same inventory in (group ``all``'s own hosts, then its
+    child groups' in the order they were declared, level by level).
     """
 
     hosts: tuple[Host, ...]
-    #: group name -> host names (direct and through child groups), in inventory order.
+    #: group name -> host names (direct and through child groups), in the group's order.
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=_no_groups)
     #: The inventory sources this was loaded from, for messages.
     sources: tuple[str, ...] = ()
+    #: Host names in the order the sources first declared them (Ansible matches host name
+    #: patterns in this order, which ``glob[0]`` indexes); empty means the rollout order.
+    declared: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> Host:
         """Return the host called ``name``.

@@ -14,8 +14,16 @@ are kept, because a diff that hides ``--token-auth-file=/etc/kubernetes/tokens.c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-__all__ = ["MASK", "is_secret_name", "mask_secrets", "mask_token_auth_file", "mask_value"]
+__all__ = [
+    "MASK",
+    "add_secret_values",
+    "is_secret_name",
+    "mask_secrets",
+    "mask_token_auth_file",
+    "mask_value",
+]
 
 #: What a masked value is replaced with.
 MASK = "***"
@@ -83,6 +91,17 @@ def _is_safe(value: str) -> bool:
 _SECRET_NAME = re.compile(_SECRET_WORDS, re.IGNORECASE)
 
 
+#: Values known to be secret whatever surrounds them (decrypted vault values), longest first.
+_KNOWN_VALUES: list[str] = []
+
+
+def add_secret_values(values: Iterable[str]) -> None:
+    """Mask these exact values everywhere from now on (a decrypted vault value, for one)."""
+    known = set(_KNOWN_VALUES)
+    known.update(v for v in values if len(v) >= 4)  # shorter would mask ordinary words
+    _KNOWN_VALUES[:] = sorted(known, key=len, reverse=True)
+
+
 def is_secret_name(name: str) -> bool:
     """Return True when a key or flag name says its value is a credential (``client-secret``)."""
     return bool(_SECRET_NAME.search(name.replace("_", "-")) or _SECRET_NAME.search(name))
@@ -136,6 +155,8 @@ def mask_secrets(text: str) -> str:
     >>> mask_secrets("  client-key-data: LS0tLS1CRUdJTg==")
     '  client-key-data: ***'
     """
+    for value in _KNOWN_VALUES:
+        text = text.replace(value, MASK)
     text = _PEM_PRIVATE.sub(_pem, text)
     text = _JSON_PAIR.sub(_json_pair, text)
     text = _YAML_PAIR.sub(_keep_safe, text)

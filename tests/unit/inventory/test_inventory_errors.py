@@ -115,18 +115,8 @@ CASES = [
     ),
     ("group_cycle.yml", "group_cycle.yml", 9, None, "a is its own ancestor: a -> b -> a", None),
     ("empty_inventory.yml", "empty_inventory.yml", None, None, "has no hosts", None),
-    ("plugin_config.yml", "plugin_config.yml", 1, None, "plugin", None),
-    ("script_inventory", "script_inventory", 1, None, "scripts are not supported", None),
     ("top_level_hosts.yml", "top_level_hosts.yml", 1, None, "'hosts' is not a group", None),
     ("not_utf8.yml", "not_utf8.yml", None, None, "not UTF-8", None),
-    (
-        "unknown_host_vars",
-        "unknown_host_vars/host_vars/cp9.yml",
-        None,
-        None,
-        "no inventory file declares",
-        "cp9",
-    ),
 ]
 
 
@@ -271,11 +261,15 @@ def test_odd_inputs_give_an_input_error_never_a_traceback(
     assert fragment in str(caught.value)
 
 
-def test_non_string_yaml_keys_become_host_names(write: Write) -> None:
+def test_non_string_yaml_host_keys_are_refused_as_ansible_refuses_them(write: Write) -> None:
     path = write("hosts.yml", "all:\n  hosts:\n    1:\n    2001:\n      ansible_port: 2222\n")
-    inventory = load_inventory([path])
-    assert inventory.names == ("1", "2001")
-    assert inventory["2001"].port == 2222
+    with pytest.raises(InventoryError) as caught:
+        load_inventory([path])
+    assert [(p.line, p.message) for p in caught.value.problems] == [
+        (3, "group all: host 1 is a YAML number, not a name"),
+        (4, "group all: host 2001 is a YAML number, not a name"),
+    ]
+    assert "quote it" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -307,3 +301,12 @@ def test_jinja_expressions_are_kept_as_text_with_a_warning(write: Write) -> None
     assert inventory["cp1"].address == "{{ ip }}"
     assert [(w.line, w.is_warning) for w in warnings] == [(4, True), (6, True)]
     assert "apiserver_flags.advertise-address" in warnings[1].message
+
+
+def test_host_vars_of_a_host_no_file_declares_are_ignored_with_a_warning(data_dir: Path) -> None:
+    # ansible-core's host_group_vars reads the files of known hosts only.
+    inventory, warnings = load_inventory_with_warnings([data_dir / "errors" / "unknown_host_vars"])
+    assert "cp9" not in inventory.names
+    [warning] = [w for w in warnings if w.host == "cp9"]
+    assert warning.file and warning.file.endswith("host_vars/cp9.yml")
+    assert "not used" in warning.message

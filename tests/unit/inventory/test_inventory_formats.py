@@ -154,7 +154,8 @@ def test_several_sources_add_hosts_and_later_vars_win(data_dir: Path) -> None:
         ]
     )
 
-    assert inventory.names == ("cp1", "cp2", "cp03", "cp04")
+    # Ansible's order: the second file makes zone_b a child of all, walked before zone_a.
+    assert inventory.names == ("cp03", "cp04", "cp1", "cp2")
     assert inventory["cp04"].vars["zone"] == "b-second-source"
     assert inventory["cp03"].vars["zone"] == "b-second-source"
     assert inventory["cp04"].vars["apiserver_flags"] == {"audit-log-maxage": 30, "profiling": False}
