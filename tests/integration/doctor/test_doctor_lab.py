@@ -1,0 +1,191 @@
+"""``deployer doctor`` against the lab: every failing check is met through a real fault.
+
+One lab for the module; each test breaks one node the way the issue's fault list says (etcd
+stopped, a wrong etcd CA, an expired or mismatched serving certificate made with the lab PKI,
+readyz failing, a crash-looping container, sshd stopped) and mends it before the next.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from doctor_support import run_doctor, set_flag, write_manifest
+
+from deployer.lab.health import etcd_health
+from deployer.lab.pki import LabNodeAddress, create_ca, issue_serving_certificate
+from deployer.lab.testing import LabHandle, poll_until
+
+pytestmark = pytest.mark.integration
+
+FIRST_ADDRESS = "127.0.160.1"
+CP1, CP2 = "lab-cp1", "lab-cp2"
+
+
+def _restore_manifest(lab: LabHandle, node: str, content: bytes) -> None:
+    old = lab.running_apiserver(node)
+    write_manifest(lab.manifest(node), content)
+    poll_until(
+        lambda: (lab.running_apiserver(node) or {}).get("id") != (old or {}).get("id"),
+        timeout_s=30,
+        what=f"{node} restarted on its old manifest",
+    )
+    lab.wait_ready(node, timeout_s=30)
+
+
+def test_healthy_lab_passes_every_check_and_exits_0(lab: LabHandle, tmp_path: Path) -> None:
+    run = run_doctor(lab, tmp_path)
+
+    assert run.code == 0, run.report
+    for host in (CP1, CP2):
+        checks = run.checks(host)
+        assert run.failed(host) == set()
+        groups = {key.split("/")[0] for key in checks}
+        assert groups == {"apiserver", "etcd", "certificates", "logs", "metrics", "manifest"}
+        assert checks["etcd/etcd-0"]["verdict"] == "ok"
+        assert checks["certificates/serving"]["figures"]["days_left"] > 300
+        figures = checks["metrics/metrics"]["figures"]
+        assert figures["requests_total"] > 0
+        assert figures["requests_per_s"] > 0, "doctor's own scrapes are requests"
+        assert "etcd_mean_ms" in figures and "inflight_readOnly" in figures
+
+
+def test_readyz_failing_names_the_failed_check(lab: LabHandle, tmp_path: Path) -> None:
+    lab.fault(CP1, "readyz-fail")
+    try:
+        run = run_doctor(lab, tmp_path, "--limit", CP1)
+    finally:
+        lab.fault(CP1, "readyz-fail", clear=True)
+
+    assert run.code == 3
+    assert run.failed(CP1) == {"apiserver/readyz"}
+    assert "informer-sync" in str(run.checks(CP1)["apiserver/readyz"]["detail"])
+    assert list(run.report["hosts"]) == [CP1]
+
+
+def test_etcd_stopped_is_cannot_reach(lab: LabHandle, tmp_path: Path) -> None:
+    lab.fault(CP2, "etcd-stop")
+    try:
+        poll_until(
+            lambda: "[-]etcd failed" in lab.readyz(CP2, verbose=True).detail,
+            timeout_s=15,
+            what="the etcd readyz check failing",
+        )
+        run = run_doctor(lab, tmp_path)
+    finally:
+        lab.fault(CP2, "etcd-stop", clear=True)
+    poll_until(lambda: etcd_health(lab.node(CP2)).ok, timeout_s=15, what="etcd back")
+    lab.wait_ready(CP2, timeout_s=20)
+
+    assert run.code == 3
+    etcd = run.checks(CP2)["etcd/etcd-0"]
+    assert etcd["verdict"] == "fail"
+    assert "cannot reach" in str(etcd["detail"])
+    assert "--etcd-servers" in str(etcd["hint"])
+    assert {"apiserver/readyz", "apiserver/componentstatuses"} <= run.failed(CP2)
+    assert run.failed(CP1) == set(), "the other node is untouched"
+
+
+def test_wrong_etcd_ca_is_wrong_certificate(lab: LabHandle, tmp_path: Path) -> None:
+    node = lab.node(CP1)
+    create_ca(node.path("/etc/kubernetes/pki/etcd"), "other-ca", "etcd-ca")
+    old = set_flag(lab, CP1, "etcd-cafile", "/etc/kubernetes/pki/etcd/other-ca.crt")
+    try:
+        poll_until(
+            lambda: "[-]etcd failed" in lab.readyz(CP1, verbose=True).detail,
+            timeout_s=30,
+            what="the apiserver on the wrong etcd CA",
+        )
+        run = run_doctor(lab, tmp_path, "--limit", CP1)
+    finally:
+        _restore_manifest(lab, CP1, old)
+
+    assert run.code == 3
+    etcd = run.checks(CP1)["etcd/etcd-0"]
+    assert "wrong certificate" in str(etcd["detail"])
+    assert "--etcd-cafile" in str(etcd["hint"])
+    # The etcd client certificate does not chain to the CA the flag now names, either.
+    assert "not signed by --etcd-cafile" in str(
+        run.checks(CP1)["certificates/etcd-client"]["detail"]
+    )
+    assert run.verdict(CP1, "manifest/plan") == "warn", "the live manifest drifted"
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [("expired", "expired on"), ("mismatched", "does not match")],
+)
+def test_bad_serving_certificate_is_named_with_its_flag(
+    lab: LabHandle, tmp_path: Path, fault: str, expected: str
+) -> None:
+    node = lab.node(CP2)
+    cert_path = node.path("/etc/kubernetes/pki/apiserver.crt")
+    key_pem = node.path("/etc/kubernetes/pki/apiserver.key").read_bytes()
+    original = cert_path.read_bytes()
+    address = LabNodeAddress(node.name, node.ip)
+    if fault == "expired":
+        cert, _ = issue_serving_certificate(lab.root, address, key_pem=key_pem, valid_days=-1)
+    else:
+        cert, _ = issue_serving_certificate(lab.root, address)  # a fresh key: not apiserver.key
+    cert_path.write_bytes(cert)
+    try:
+        run = run_doctor(lab, tmp_path, "--limit", CP2)
+    finally:
+        cert_path.write_bytes(original)
+
+    assert run.code == 3
+    serving = run.checks(CP2)["certificates/serving"]
+    assert serving["verdict"] == "fail"
+    assert expected in str(serving["detail"])
+    assert "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt" in str(serving["detail"])
+    # The running apiserver loaded the good pair at start: only the file is wrong so far.
+    assert run.verdict(CP2, "apiserver/readyz") == "ok"
+
+
+def test_crash_looping_container_shows_its_last_error(lab: LabHandle, tmp_path: Path) -> None:
+    running = lab.running_apiserver(CP1)
+    assert running is not None
+    lab.fault(CP1, "apiserver-crash")
+    try:
+        info = json.loads(lab.crictl(CP1, "inspect", str(running["id"])).stdout)["info"]
+        os.kill(int(info["pid"]), signal.SIGKILL)
+        poll_until(
+            lambda: (
+                lab.running_apiserver(CP1) is None
+                and any(
+                    c["state"] == "CONTAINER_EXITED" and c["id"] != running["id"]
+                    for c in lab.containers(CP1)
+                )
+            ),
+            timeout_s=20,
+            what="a crashed apiserver start",
+        )
+        run = run_doctor(lab, tmp_path, "--limit", CP1)
+    finally:
+        lab.fault(CP1, "apiserver-crash", clear=True)
+    lab.wait_ready(CP1, timeout_s=30)
+
+    assert run.code == 3
+    checks = run.checks(CP1)
+    assert "crash-looping" in str(checks["apiserver/container"]["detail"])
+    assert checks["apiserver/readyz"]["verdict"] == "skip"
+    log = checks["logs/container-log"]
+    assert log["figures"]["error"] >= 1
+    assert any("command failed" in line for line in log["lines"])
+
+
+def test_unreachable_host_exits_5(lab: LabHandle, tmp_path: Path) -> None:
+    lab.fault(CP2, "sshd-stop")
+    try:
+        run = run_doctor(lab, tmp_path)
+    finally:
+        lab.fault(CP2, "sshd-stop", clear=True)
+
+    assert run.code == 5
+    hosts = run.report["hosts"]
+    assert isinstance(hosts, dict)
+    assert hosts[CP2]["outcome"] == "unreachable"
+    assert run.failed(CP1) == set()
