@@ -2,98 +2,25 @@
 
 Why a few scrapes: ``apiserver_request_total`` is a counter, so a rate needs two readings; a
 handful taken a moment apart give both the rate and a sparkline of it, which is the picture an
-operator would otherwise build in a dashboard. The text is parsed with ``prometheus_client``'s
-parser (the exposition format's reference implementation in Python), never by regex.
-Metric names are kube-apiserver's own (``apiserver_request_total`` [STABLE],
-``etcd_request_duration_seconds``, ``apiserver_current_inflight_requests``,
-``process_resident_memory_bytes``, ``process_start_time_seconds``).
+operator would otherwise build in a dashboard. The figures come from
+:func:`deployer.facts.metrics.parse_metrics`, which verify uses too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from deployer.doctor.model import Check, Verdict
 from deployer.doctor.subject import Subject
 from deployer.errors import DeployerError
+from deployer.facts.metrics import MetricsSnapshot, parse_metrics
 
-__all__ = ["MetricsSnapshot", "check_metrics", "parse_metrics", "sparkline"]
+__all__ = ["check_metrics", "scrape", "sparkline"]
 
 _GROUP = "metrics"
 _BARS = "▁▂▃▄▅▆▇█"
 #: A 5xx share above this is a warning (1 in 20 requests failing on the server side).
 _MAX_5XX_SHARE = 0.05
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsSnapshot:
-    """The figures doctor and verify read from one scrape."""
-
-    #: Sum of ``apiserver_request_total``; None when the metric is absent.
-    requests_total: float | None
-    #: The same, for codes 5xx.
-    requests_5xx: float
-    #: (verb, resource, code) -> count, for the table.
-    by_request: dict[tuple[str, str, str], float] = field(default_factory=dict)
-    #: Mean etcd request latency in seconds (``etcd_request_duration_seconds``), if served.
-    etcd_mean_s: float | None = None
-    etcd_requests: float = 0.0
-    #: ``apiserver_current_inflight_requests`` by ``request_kind``.
-    inflight: dict[str, float] = field(default_factory=dict)
-    resident_bytes: float | None = None
-    start_time_s: float | None = None
-
-
-def parse_metrics(text: str) -> MetricsSnapshot:
-    """Read the figures from the exposition text.
-
-    Raises:
-        ValueError: the text is not the Prometheus text format.
-    """
-    total: float | None = None
-    errors = 0.0
-    by_request: dict[tuple[str, str, str], float] = {}
-    etcd_sum = 0.0
-    etcd_count = 0.0
-    has_etcd = False
-    inflight: dict[str, float] = {}
-    resident: float | None = None
-    start: float | None = None
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            name, labels, value = sample.name, sample.labels, float(sample.value)
-            if name == "apiserver_request_total":
-                total = (total or 0.0) + value
-                code = labels.get("code", "")
-                if code.startswith("5"):
-                    errors += value
-                what = labels.get("resource") or labels.get("subresource", "")
-                key = (labels.get("verb", ""), what, code)
-                by_request[key] = by_request.get(key, 0.0) + value
-            elif name == "etcd_request_duration_seconds_sum":
-                etcd_sum += value
-                has_etcd = True
-            elif name == "etcd_request_duration_seconds_count":
-                etcd_count += value
-            elif name == "apiserver_current_inflight_requests":
-                inflight[labels.get("request_kind", "")] = value
-            elif name == "process_resident_memory_bytes":
-                resident = value
-            elif name == "process_start_time_seconds":
-                start = value
-    return MetricsSnapshot(
-        requests_total=total,
-        requests_5xx=errors,
-        by_request=by_request,
-        etcd_mean_s=etcd_sum / etcd_count if has_etcd and etcd_count else None,
-        etcd_requests=etcd_count,
-        inflight=inflight,
-        resident_bytes=resident,
-        start_time_s=start,
-    )
 
 
 def sparkline(values: Sequence[float]) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from doctor_support import run_doctor, set_flag, write_manifest
 
+from deployer.cli.main import main
 from deployer.lab.health import etcd_health
 from deployer.lab.pki import LabNodeAddress, create_ca, issue_serving_certificate
 from deployer.lab.testing import LabHandle, poll_until
@@ -189,3 +190,21 @@ def test_unreachable_host_exits_5(lab: LabHandle, tmp_path: Path) -> None:
     assert isinstance(hosts, dict)
     assert hosts[CP2]["outcome"] == "unreachable"
     assert run.failed(CP1) == set()
+
+
+def test_verify_reads_metrics_after_readyz_and_records_the_figures(
+    lab: LabHandle, tmp_path: Path
+) -> None:
+    report = tmp_path / "verify.json"
+    assert main(["verify", "-i", str(lab.inventory), "--json", str(report)]) == 0
+
+    hosts = json.loads(report.read_text())["hosts"]
+    for host in (CP1, CP2):
+        checks = hosts[host]["verify"]
+        names = [c["check"] for c in checks]
+        assert names[:2] == ["readyz", "metrics"]
+        metrics = checks[1]
+        assert metrics["ok"] is True
+        assert metrics["figures"]["requests_total"] > 0
+        assert 0 <= metrics["figures"]["share_5xx"] < 1
+        assert metrics["figures"]["inflight_readOnly"] >= 1, "the scrape itself is in flight"

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from deployer.doctor.logs import klog_severities
-from deployer.doctor.metrics import parse_metrics, sparkline
+from deployer.doctor.metrics import sparkline
+from deployer.facts.metrics import parse_metrics
 from deployer.lab.apiserver.klog import Klog
 from deployer.lab.apiserver.metrics import RequestMetrics
 
