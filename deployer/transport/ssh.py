@@ -24,6 +24,7 @@ from fabric import Connection
 from deployer.errors import CommandFailed, TransportError, UnreachableError
 from deployer.model.host import Host
 from deployer.model.report import CommandResult
+from deployer.transport import requestlog
 from deployer.transport.become import Become
 from deployer.transport.command import check_argv, command_line
 from deployer.transport.connect import close_chain, connect
@@ -237,6 +238,7 @@ class SshTransport:
             stderr=err.decode("utf-8", "replace"),
             duration_s=time.monotonic() - started,
         )
+        requestlog.log_command(result, stdin_bytes=len(stdin or b""))
         if code not in ok_exit_codes:
             raise CommandFailed(
                 host=self.host.name,

@@ -7,12 +7,15 @@ readyz failing, a crash-looping container, sshd stopped) and mends it before the
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import os
 import signal
 from pathlib import Path
 
 import pytest
+import yaml
 from doctor_support import run_doctor, set_flag, write_manifest
 
 from deployer.cli.main import main
@@ -208,3 +211,31 @@ def test_verify_reads_metrics_after_readyz_and_records_the_figures(
         assert metrics["figures"]["requests_total"] > 0
         assert 0 <= metrics["figures"]["share_5xx"] < 1
         assert metrics["figures"]["inflight_readOnly"] >= 1, "the scrape itself is in flight"
+
+
+def test_vvv_logs_every_request_and_command_without_a_secret(
+    lab: LabHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = lab.node(CP1)
+    try:
+        assert main(["verify", "-i", str(lab.inventory), "--limit", CP1, "-vvv"]) == 0
+        err = capsys.readouterr().err
+    finally:
+        # -vvv pointed logging (paramiko's threads included) at the captured stderr; put it back.
+        logging.basicConfig(level=logging.WARNING, force=True)
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+        logging.getLogger("deployer.requests").setLevel(logging.WARNING)
+
+    assert f"deployer.requests: GET https://{node.ip}:6443/readyz?verbose\n" in err
+    assert "deployer.requests: Request Headers:\n" in err
+    assert "deployer.requests:     User-Agent: deployer\n" in err
+    assert "(TLS client certificate: CN=kubernetes-admin,O=system:masters)" in err
+    assert "deployer.requests: Response Status: 200 OK in " in err
+    assert "deployer.requests:     Content-Type: text/plain" in err
+    assert " [truncated " in err, "the /metrics body is cut at 1024 characters"
+    assert f"deployer.requests: [{CP1}] run " in err and " -> exit 0 in " in err
+    admin = yaml.safe_load(node.admin_conf.read_text())
+    key_data = admin["users"][0]["user"]["client-key-data"]
+    key_pem = base64.b64decode(key_data).decode()
+    key_body = key_pem.splitlines()[1]
+    assert key_data not in err and key_body not in err and "PRIVATE KEY" not in err
