@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from deployer.doctor.model import Check, Verdict
 from deployer.doctor.subject import Subject
 from deployer.errors import DeployerError, UnreachableError
+from deployer.facts.certificates import is_signed_by
 
 __all__ = ["check_etcd", "classify_failure"]
 
@@ -74,6 +75,34 @@ def classify_failure(message: str) -> tuple[str, str]:
         "cannot reach",
         "nothing accepts connections there: is etcd running on that member "
         "(crictl ps --name etcd), and are the host and port in --etcd-servers right?",
+    )
+
+
+def _is_untrusted_server(message: str) -> bool:
+    text = message.lower()
+    return "local issuer" in text or "self-signed" in text or "self signed" in text
+
+
+def _untrusted_server(url: str, files: dict[str, bytes]) -> tuple[str, str]:
+    """The member's certificate is not signed by ``--etcd-cafile``: which of the two is off?
+
+    When ``--etcd-certfile`` is signed by ``--etcd-cafile``, the apiserver's etcd files agree
+    with each other, so what answers at the address is not the etcd they were made for: the
+    address is wrong (another service, another cluster's etcd, or etcd's CA was replaced).
+    Otherwise the CA file itself is the odd one out.
+    """
+    cert, ca = files.get("etcd-certfile"), files.get("etcd-cafile")
+    if cert is not None and ca is not None and is_signed_by(cert, ca):
+        return (
+            "wrong address",
+            f"{url} presents a certificate that etcd's CA (the one that signed --etcd-certfile) "
+            "did not sign: it is not this cluster's etcd; check the host and port in "
+            "--etcd-servers (kubeadm: https://<node address>:2379)",
+        )
+    return (
+        "wrong certificate",
+        "--etcd-cafile is not the CA that signed etcd's certificates (nor --etcd-certfile): "
+        "point it at etcd's CA (kubeadm: /etc/kubernetes/pki/etcd/ca.crt)",
     )
 
 
@@ -133,6 +162,8 @@ def _member(subject: Subject, url: str, files: dict[str, bytes], index: int) -> 
         raise
     except DeployerError as exc:
         kind, hint = classify_failure(exc.message)
+        if kind == "wrong certificate" and _is_untrusted_server(exc.message):
+            kind, hint = _untrusted_server(url, files)
         return Check(_GROUP, name, Verdict.FAIL, f"{url}: {kind}: {exc.message}", hint)
     try:
         doc = json.loads(response.body)

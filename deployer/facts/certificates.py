@@ -30,6 +30,7 @@ __all__ = [
     "PairCheck",
     "Severity",
     "check_pair",
+    "is_signed_by",
     "load_certificates",
     "names_cover",
     "public_keys",
@@ -154,6 +155,14 @@ def _chains(cert: x509.Certificate, cas: Sequence[x509.Certificate]) -> bool:
             continue
         return True
     return False
+
+
+def is_signed_by(cert_pem: bytes, ca_pem: bytes) -> bool:
+    """True when the first certificate of ``cert_pem`` is signed by a CA of ``ca_pem``."""
+    try:
+        return _chains(load_certificates(cert_pem)[0], load_certificates(ca_pem))
+    except ValueError:
+        return False
 
 
 def check_pair(

@@ -1,8 +1,9 @@
 """``deployer doctor`` against the lab: every failing check is met through a real fault.
 
-One lab for the module; each test breaks one node the way the issue's fault list says (etcd
-stopped, a wrong etcd CA, an expired or mismatched serving certificate made with the lab PKI,
-readyz failing, a crash-looping container, sshd stopped) and mends it before the next.
+One lab for the module; each test breaks one node with a lab fault switch (etcd stopped, a
+wrong etcd CA, an expired or mismatched serving certificate made with the lab PKI, readyz
+failing, a crash-looping container, sshd stopped) or a manifest edit (``--etcd-servers``
+pointing elsewhere), and mends it before the next.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from doctor_support import run_doctor, set_flag, write_manifest
 
 from deployer.cli.main import main
 from deployer.lab.health import etcd_health
-from deployer.lab.pki import LabNodeAddress, create_ca, issue_serving_certificate
 from deployer.lab.testing import LabHandle, poll_until
 
 pytestmark = pytest.mark.integration
@@ -94,51 +94,59 @@ def test_etcd_stopped_is_cannot_reach(lab: LabHandle, tmp_path: Path) -> None:
 
 
 def test_wrong_etcd_ca_is_wrong_certificate(lab: LabHandle, tmp_path: Path) -> None:
-    node = lab.node(CP1)
-    create_ca(node.path("/etc/kubernetes/pki/etcd"), "other-ca", "etcd-ca")
-    old = set_flag(lab, CP1, "etcd-cafile", "/etc/kubernetes/pki/etcd/other-ca.crt")
+    lab.fault(CP1, "etcd-wrong-ca")
     try:
-        poll_until(
-            lambda: "[-]etcd failed" in lab.readyz(CP1, verbose=True).detail,
-            timeout_s=30,
-            what="the apiserver on the wrong etcd CA",
-        )
         run = run_doctor(lab, tmp_path, "--limit", CP1)
     finally:
-        _restore_manifest(lab, CP1, old)
+        lab.fault(CP1, "etcd-wrong-ca", clear=True)
 
     assert run.code == 3
     etcd = run.checks(CP1)["etcd/etcd-0"]
     assert "wrong certificate" in str(etcd["detail"])
     assert "--etcd-cafile" in str(etcd["hint"])
-    # The etcd client certificate does not chain to the CA the flag now names, either.
-    assert "not signed by --etcd-cafile" in str(
-        run.checks(CP1)["certificates/etcd-client"]["detail"]
+    client = run.checks(CP1)["certificates/etcd-client"]
+    assert "is not signed by --etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt (CN=kubernetes)" in str(
+        client["detail"]
     )
-    assert run.verdict(CP1, "manifest/plan") == "warn", "the live manifest drifted"
+    # The running apiserver loaded etcd's real CA at start: the file is the time bomb.
+    assert run.verdict(CP1, "apiserver/readyz") == "ok"
+
+
+def test_etcd_servers_pointing_elsewhere_is_wrong_address(lab: LabHandle, tmp_path: Path) -> None:
+    node = lab.node(CP2)
+    old = set_flag(lab, CP2, "etcd-servers", f"https://{node.ip}:6443")
+    try:
+        poll_until(
+            lambda: "[-]etcd failed" in lab.readyz(CP2, verbose=True).detail,
+            timeout_s=30,
+            what="the apiserver talking to its own port as etcd",
+        )
+        run = run_doctor(lab, tmp_path, "--limit", CP2)
+    finally:
+        _restore_manifest(lab, CP2, old)
+
+    assert run.code == 3
+    etcd = run.checks(CP2)["etcd/etcd-0"]
+    assert f"https://{node.ip}:6443: wrong address" in str(etcd["detail"])
+    assert "--etcd-servers" in str(etcd["hint"])
+    assert run.verdict(CP2, "certificates/etcd-client") == "ok", "the etcd files agree"
+    assert run.verdict(CP2, "manifest/plan") == "warn", "the live manifest drifted"
 
 
 @pytest.mark.parametrize(
     ("fault", "expected"),
-    [("expired", "expired on"), ("mismatched", "does not match")],
+    [("cert-expired", "expired on"), ("cert-mismatch", "does not match")],
 )
 def test_bad_serving_certificate_is_named_with_its_flag(
     lab: LabHandle, tmp_path: Path, fault: str, expected: str
 ) -> None:
-    node = lab.node(CP2)
-    cert_path = node.path("/etc/kubernetes/pki/apiserver.crt")
-    key_pem = node.path("/etc/kubernetes/pki/apiserver.key").read_bytes()
-    original = cert_path.read_bytes()
-    address = LabNodeAddress(node.name, node.ip)
-    if fault == "expired":
-        cert, _ = issue_serving_certificate(lab.root, address, key_pem=key_pem, valid_days=-1)
-    else:
-        cert, _ = issue_serving_certificate(lab.root, address)  # a fresh key: not apiserver.key
-    cert_path.write_bytes(cert)
+    original = lab.node(CP2).path("/etc/kubernetes/pki/apiserver.crt").read_bytes()
+    lab.fault(CP2, fault)
     try:
         run = run_doctor(lab, tmp_path, "--limit", CP2)
     finally:
-        cert_path.write_bytes(original)
+        lab.fault(CP2, fault, clear=True)
+    assert lab.node(CP2).path("/etc/kubernetes/pki/apiserver.crt").read_bytes() == original
 
     assert run.code == 3
     serving = run.checks(CP2)["certificates/serving"]
