@@ -23,7 +23,15 @@ from collections.abc import Sequence
 from deployer.model.report import CommandResult
 from deployer.report.masking import mask_secrets
 
-__all__ = ["BODY_LIMIT", "LOGGER_NAME", "is_enabled", "log_command", "log_exchange"]
+__all__ = [
+    "BODY_LIMIT",
+    "LOGGER_NAME",
+    "is_enabled",
+    "log_command",
+    "log_command_counts",
+    "log_exchange",
+    "log_transfer",
+]
 
 #: The logger ``-vvv`` turns on.
 LOGGER_NAME = "deployer.requests"
@@ -110,15 +118,53 @@ def log_command(result: CommandResult, *, stdin_bytes: int = 0) -> None:
     """Log one remote command: argv (masked), exit status, duration, bytes (no-op unless -vvv)."""
     if not is_enabled():
         return
-    argv = " ".join(_arg(a.replace("\n", "\\n")) for a in result.argv)
+    log_command_counts(
+        result.host,
+        result.argv,
+        exit_code=result.exit_code,
+        duration_s=result.duration_s,
+        stdin_bytes=stdin_bytes,
+        stdout_bytes=len(result.stdout.encode()),
+        stderr_bytes=len(result.stderr.encode()),
+    )
+
+
+def log_command_counts(
+    host: str,
+    argv: Sequence[str],
+    *,
+    exit_code: int,
+    duration_s: float,
+    stdin_bytes: int = 0,
+    stdout_bytes: int = 0,
+    stderr_bytes: int = 0,
+) -> None:
+    """Log a command known by its counts only (a file read whose bytes must not be kept)."""
+    if not is_enabled():
+        return
+    shown = " ".join(_arg(a.replace("\n", "\\n")) for a in argv)
     _log.debug(
         "[%s] run %s -> exit %d in %d milliseconds (stdin %d bytes, stdout %d bytes, "
         "stderr %d bytes)",
-        result.host,
-        mask_secrets(argv),
-        result.exit_code,
-        int(result.duration_s * 1000),
+        host,
+        mask_secrets(shown),
+        exit_code,
+        int(duration_s * 1000),
         stdin_bytes,
-        len(result.stdout.encode()),
-        len(result.stderr.encode()),
+        stdout_bytes,
+        stderr_bytes,
+    )
+
+
+def log_transfer(host: str, operation: str, path: str, *, size: int, duration_s: float) -> None:
+    """Log one SFTP transfer (``read``, ``write``): path and size, never the content."""
+    if not is_enabled():
+        return
+    _log.debug(
+        "[%s] sftp %s %s: %d bytes in %d milliseconds",
+        host,
+        operation,
+        path,
+        size,
+        int(duration_s * 1000),
     )

@@ -263,8 +263,18 @@ class SshTransport:
         p = check_remote_path(path)
         if self._escalates(sudo):
             wrapped, prefix = self._wrap(tuple(read_argv(p)), sudo)
+            started = time.monotonic()
             code, out, err = self._exec(
                 command_line(wrapped), prefix or None, self.options.command_timeout_s
+            )
+            requestlog.log_command_counts(
+                self.host.name,
+                read_argv(p),
+                exit_code=code,
+                duration_s=time.monotonic() - started,
+                stdin_bytes=len(prefix),
+                stdout_bytes=len(out),
+                stderr_bytes=len(err),
             )
             if code == ABSENT_EXIT_CODE:
                 return None
@@ -276,10 +286,22 @@ class SshTransport:
         with self._lock:
             sftp = self._sftp_client()
             try:
+                started = time.monotonic()
                 with sftp.open(str(p), "rb") as handle:
                     handle.prefetch()
-                    return handle.read()
+                    data = handle.read()
+                requestlog.log_transfer(
+                    self.host.name,
+                    "read",
+                    str(p),
+                    size=len(data),
+                    duration_s=time.monotonic() - started,
+                )
+                return data
             except FileNotFoundError:
+                requestlog.log_transfer(
+                    self.host.name, "read", f"{p} (absent)", size=0, duration_s=0
+                )
                 return None
             except OSError as err:
                 raise TransportError(

@@ -242,6 +242,7 @@ def test_vvv_logs_every_request_and_command_without_a_secret(
     assert "deployer.requests:     Content-Type: text/plain" in err
     assert " [truncated " in err, "the /metrics body is cut at 1024 characters"
     assert f"deployer.requests: [{CP1}] run " in err and " -> exit 0 in " in err
+    assert f"deployer.requests: [{CP1}] sftp read " in err and "admin.conf: " in err
     admin = yaml.safe_load(node.admin_conf.read_text())
     key_data = admin["users"][0]["user"]["client-key-data"]
     key_pem = base64.b64decode(key_data).decode()

@@ -7,7 +7,13 @@ import logging
 import pytest
 
 from deployer.model.report import CommandResult
-from deployer.transport.requestlog import BODY_LIMIT, LOGGER_NAME, log_command, log_exchange
+from deployer.transport.requestlog import (
+    BODY_LIMIT,
+    LOGGER_NAME,
+    log_command,
+    log_exchange,
+    log_transfer,
+)
 
 
 def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -80,3 +86,11 @@ def test_nothing_is_formatted_below_vvv(caplog: pytest.LogCaptureFixture) -> Non
         method="GET", url="https://h/x", request_headers=[], client_identity=None, duration_s=0
     )
     assert _messages(caplog) == []
+
+
+def test_file_reads_are_logged_by_size_only(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
+    log_transfer("cp1", "read", "/etc/kubernetes/admin.conf", size=5432, duration_s=0.002)
+    assert _messages(caplog) == [
+        "[cp1] sftp read /etc/kubernetes/admin.conf: 5432 bytes in 2 milliseconds"
+    ]
