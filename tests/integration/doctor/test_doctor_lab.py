@@ -15,6 +15,7 @@ import os
 import signal
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from doctor_support import run_doctor, set_flag, write_manifest
@@ -22,6 +23,7 @@ from doctor_support import run_doctor, set_flag, write_manifest
 from deployer.cli.main import main
 from deployer.lab.health import etcd_health
 from deployer.lab.testing import LabHandle, poll_until
+from deployer.report.json_report import schema_path
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +46,9 @@ def test_healthy_lab_passes_every_check_and_exits_0(lab: LabHandle, tmp_path: Pa
     run = run_doctor(lab, tmp_path)
 
     assert run.code == 0, run.report
+    schema = json.loads(schema_path().read_text())
+    jsonschema.Draft202012Validator(schema).validate(run.report)
+    assert run.report["command"] == "doctor"
     for host in (CP1, CP2):
         checks = run.checks(host)
         assert run.failed(host) == set()
