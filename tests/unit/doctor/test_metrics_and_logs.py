@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import pytest
 
-from deployer.doctor.logs import klog_severities
+from deployer.doctor.logs import audit_summary, klog_severities
 from deployer.doctor.metrics import sparkline
 from deployer.facts.metrics import parse_metrics
 from deployer.lab.apiserver.klog import Klog
@@ -54,3 +55,24 @@ def test_klog_severities_of_the_lab_apiservers_log() -> None:
     log.error_s("run.go:72", "command failed", err="boom")
     lines = [*out.getvalue().splitlines(), "Error: unknown flag: --foo"]
     assert klog_severities(lines) == {"info": 1, "error": 1}
+
+
+def test_audit_events_are_summarised_without_their_objects() -> None:
+    event = {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "level": "RequestResponse",
+        "stage": "ResponseComplete",
+        "requestURI": "/api/v1/namespaces/default/secrets/db?timeout=32s",
+        "verb": "get",
+        "user": {"username": "kubernetes-admin", "groups": ["system:masters"]},
+        "responseStatus": {"metadata": {}, "code": 200},
+        "responseObject": {"kind": "Secret", "data": {"password": "aHVudGVyMg=="}},
+        "stageTimestamp": "2026-12-01T20:00:00.000000Z",
+    }
+    line = audit_summary(json.dumps(event))
+    assert line == (
+        "2026-12-01T20:00:00.000000Z get /api/v1/namespaces/default/secrets/db 200 "
+        "by kubernetes-admin"
+    )
+    assert audit_summary("{not json") == "(not a JSON audit event)"
