@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from deployer.doctor.model import Check, Verdict
 from deployer.doctor.subject import Subject
 from deployer.errors import DeployerError
-from deployer.facts.certificates import check_pair, public_keys
+from deployer.facts.certificates import Problem, check_pair, public_keys
 
 __all__ = ["PAIRS", "check_certificates"]
 
@@ -100,8 +100,7 @@ def _pair(subject: Subject, pair: Pair) -> Check | None:
             pair.name,
             Verdict.FAIL,
             "; ".join(result.errors),
-            f"reissue {cert_path} (kubeadm certs renew) or point --{pair.cert_flag}/"
-            f"--{pair.key_flag} at a matching pair",
+            _hint(pair, cert_path, ca_name, result.problems),
             figures=figures,
         )
     if result.warnings:
@@ -114,6 +113,41 @@ def _pair(subject: Subject, pair: Pair) -> Check | None:
             figures=figures,
         )
     return Check(_GROUP, pair.name, Verdict.OK, detail, figures=figures)
+
+
+def _hint(pair: Pair, cert_path: str, ca_name: str, problems: Sequence[Problem]) -> str:
+    """What to do, for the first problem found (the one a restart would meet first)."""
+    first = next((p for p in problems if p is not Problem.EXPIRING), Problem.UNREADABLE)
+    renew = f"kubeadm certs renew {_KUBEADM_NAMES.get(pair.name, 'all')}"
+    if first is Problem.KEY_MISMATCH:
+        return (
+            f"--{pair.cert_flag} and --{pair.key_flag} must be one pair: restore the key that "
+            f"belongs to {cert_path}, or reissue both ({renew})"
+        )
+    if first is Problem.NOT_SIGNED:
+        flag = f"--{pair.ca_flag}" if pair.ca_flag else "the cluster CA (`cluster_ca_file`)"
+        return (
+            f"{flag} and --{pair.cert_flag} disagree: point {flag} at the CA that signed "
+            f"{cert_path}, or reissue it from {ca_name}"
+        )
+    if first in (Problem.EXPIRED, Problem.NOT_YET_VALID):
+        return f"renew {cert_path} ({renew}) and check the node's clock"
+    if first is Problem.NAMES:
+        return (
+            f"reissue {cert_path} with the missing addresses in its SANs (kubeadm: "
+            "apiServer.certSANs, then kubeadm init phase certs apiserver), or fix "
+            "--advertise-address"
+        )
+    return f"fix --{pair.cert_flag}/--{pair.key_flag}: the files must be PEM"
+
+
+#: doctor's pair name -> kubeadm's certificate name for ``kubeadm certs renew``.
+_KUBEADM_NAMES = {
+    "serving": "apiserver",
+    "kubelet-client": "apiserver-kubelet-client",
+    "etcd-client": "apiserver-etcd-client",
+    "front-proxy-client": "front-proxy-client",
+}
 
 
 def _client_ca(subject: Subject) -> Check | None:

@@ -28,6 +28,7 @@ __all__ = [
     "CertificateFacts",
     "Finding",
     "PairCheck",
+    "Problem",
     "Severity",
     "check_pair",
     "is_signed_by",
@@ -48,12 +49,25 @@ class Severity(enum.Enum):
     ERROR = "error"
 
 
+class Problem(enum.Enum):
+    """What is wrong, so a caller can say what to do about it."""
+
+    UNREADABLE = "unreadable"
+    KEY_MISMATCH = "key-mismatch"
+    NOT_SIGNED = "not-signed"
+    NOT_YET_VALID = "not-yet-valid"
+    EXPIRED = "expired"
+    EXPIRING = "expiring"
+    NAMES = "names"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem with a file, as a sentence."""
 
     severity: Severity
     message: str
+    problem: Problem = Problem.UNREADABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +101,11 @@ class PairCheck:
     def warnings(self) -> tuple[str, ...]:
         """The findings worth an operator's eye."""
         return tuple(f.message for f in self.findings if f.severity is Severity.WARNING)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """What kinds of problem were found, in order."""
+        return tuple(f.problem for f in self.findings)
 
 
 def load_certificates(pem: bytes) -> tuple[x509.Certificate, ...]:
@@ -195,7 +214,13 @@ def check_pair(
             findings.append(Finding(Severity.ERROR, f"{key_name} is unreadable: {exc}"))
         else:
             if _public_bytes(key.public_key()) != _public_bytes(cert.public_key()):
-                findings.append(Finding(Severity.ERROR, f"{key_name} does not match {cert_name}"))
+                findings.append(
+                    Finding(
+                        Severity.ERROR,
+                        f"{key_name} does not match {cert_name}",
+                        Problem.KEY_MISMATCH,
+                    )
+                )
     if ca_pem is not None:
         try:
             cas = load_certificates(ca_pem)
@@ -210,6 +235,7 @@ def check_pair(
                         Severity.ERROR,
                         f"{cert_name} (issuer {facts.issuer}) is not signed by {ca_name}"
                         f" ({', '.join(subjects)}){same}",
+                        Problem.NOT_SIGNED,
                     )
                 )
     findings.extend(_validity(cert, facts, now, cert_name))
@@ -220,6 +246,7 @@ def check_pair(
             Finding(
                 Severity.ERROR,
                 f"{cert_name} does not cover {', '.join(missing)} (it is valid for {names})",
+                Problem.NAMES,
             )
         )
     return PairCheck(facts, tuple(findings))
@@ -233,14 +260,16 @@ def _validity(
             Finding(
                 Severity.ERROR,
                 f"{cert_name} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC",
+                Problem.NOT_YET_VALID,
             )
         ]
     days = facts.days_left(now)
     when = f"{facts.not_after:%Y-%m-%d %H:%M} UTC"
     if days < 0:
-        return [Finding(Severity.ERROR, f"{cert_name} expired on {when}")]
+        return [Finding(Severity.ERROR, f"{cert_name} expired on {when}", Problem.EXPIRED)]
     if days < EXPIRY_WARNING_DAYS:
-        return [Finding(Severity.WARNING, f"{cert_name} expires in {days:.0f} days ({when})")]
+        message = f"{cert_name} expires in {days:.0f} days ({when})"
+        return [Finding(Severity.WARNING, message, Problem.EXPIRING)]
     return []
 
 

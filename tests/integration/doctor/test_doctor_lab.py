@@ -115,6 +115,7 @@ def test_wrong_etcd_ca_is_wrong_certificate(lab: LabHandle, tmp_path: Path) -> N
     )
     # The running apiserver loaded etcd's real CA at start: the file is the time bomb.
     assert run.verdict(CP1, "apiserver/readyz") == "ok"
+    assert "disagree" in str(client["hint"])
 
 
 def test_etcd_servers_pointing_elsewhere_is_wrong_address(lab: LabHandle, tmp_path: Path) -> None:
@@ -158,6 +159,7 @@ def test_bad_serving_certificate_is_named_with_its_flag(
     assert serving["verdict"] == "fail"
     assert expected in str(serving["detail"])
     assert "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt" in str(serving["detail"])
+    assert "kubeadm certs renew apiserver" in str(serving["hint"])
     # The running apiserver loaded the good pair at start: only the file is wrong so far.
     assert run.verdict(CP2, "apiserver/readyz") == "ok"
 
