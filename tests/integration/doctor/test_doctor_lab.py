@@ -255,3 +255,18 @@ def test_vvv_logs_every_request_and_command_without_a_secret(
     key_pem = base64.b64decode(key_data).decode()
     key_body = key_pem.splitlines()[1]
     assert key_data not in err and key_body not in err and "PRIVATE KEY" not in err
+
+
+def test_stopped_kubelet_fails_the_manifest_group(lab: LabHandle, tmp_path: Path) -> None:
+    lab.fault(CP2, "kubelet-stop")
+    try:
+        run = run_doctor(lab, tmp_path, "--limit", CP2)
+    finally:
+        lab.fault(CP2, "kubelet-stop", clear=True)
+    lab.wait_ready(CP2, timeout_s=30)
+
+    assert run.code == 3
+    kubelet = run.checks(CP2)["manifest/kubelet"]
+    assert kubelet["verdict"] == "fail" and "kubelet is not running" in str(kubelet["detail"])
+    assert "systemctl start kubelet" in str(kubelet["hint"])
+    assert run.verdict(CP2, "apiserver/readyz") == "ok", "its containers keep running"

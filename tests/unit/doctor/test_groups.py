@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 from deployer.desired import desired_state
 from deployer.doctor.apiserver import check_apiserver
+from deployer.doctor.certificates import check_certificates
 from deployer.doctor.manifest import check_manifest
+from deployer.doctor.metrics import check_metrics
 from deployer.doctor.model import Verdict
 from deployer.doctor.subject import Subject, live_flags
 from deployer.engine.events import NullReporter, SystemClock
@@ -18,6 +21,7 @@ from deployer.errors import TransportError
 from deployer.facts.crictl import ContainerInfo
 from deployer.facts.kubeconfig import KubeconfigCredentials
 from deployer.facts.observe import DirEntry, HostObservation
+from deployer.lab.pki import LabNodeAddress, create_lab_pki
 from deployer.model.host import Host
 from deployer.model.manifest import Manifest
 from deployer.phases.context import HostContext
@@ -193,3 +197,92 @@ def test_strays_and_a_stopped_kubelet_fail_the_manifest_group() -> None:
     assert "kube-apiserver.yaml.bak" in checks["strays"].detail
     assert checks["kubelet"].verdict is Verdict.FAIL and "exited 3" in checks["kubelet"].detail
     assert checks["plan"].verdict is Verdict.OK
+
+
+def test_version_other_than_the_image_and_failing_discovery_fail() -> None:
+    answers = _healthy_api()
+    answers[2] = ExpectHttps(ADDRESS, 6443, "/version", 200, b'{"gitVersion": "v1.30.4"}')
+    answers[4] = ExpectHttps(ADDRESS, 6443, "/api", 404, b"{}")
+    transport = FakeTransport(Host("cp1", ADDRESS), https=answers[:5])
+    checks = {
+        c.name: c
+        for c in check_apiserver(
+            _subject(transport, containers=(_container("CONTAINER_RUNNING", 0),))
+        )
+    }
+    assert checks["version"].verdict is Verdict.FAIL
+    assert checks["version"].detail == (
+        "serves v1.30.4, the manifest's image is registry.k8s.io/kube-apiserver:v1.31.13"
+    )
+    assert checks["discovery"].verdict is Verdict.FAIL
+    assert checks["discovery"].detail == "/api answered HTTP 404"
+    transport.assert_all_used()
+
+
+def test_metrics_without_the_request_counter_fail() -> None:
+    text = b"# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1\n"
+    transport = FakeTransport(
+        Host("cp1", ADDRESS),
+        https=[ExpectHttps(ADDRESS, 6443, "/metrics", 200, text) for _ in range(2)],
+    )
+    subject = _subject(transport, containers=(_container("CONTAINER_RUNNING", 0),))
+    (check,) = check_metrics(subject, samples=2, interval_s=0.0)
+    assert check.verdict is Verdict.FAIL
+    assert check.detail == "/metrics has no apiserver_request_total"
+
+
+def test_metrics_rate_and_share_come_from_the_scrapes() -> None:
+    counter = 'apiserver_request_total{{code="{}",verb="GET"}} {}\n'
+    first = (counter.format(200, 10) + counter.format(500, 0)).encode()
+    second = (counter.format(200, 12) + counter.format(500, 2)).encode()
+    transport = FakeTransport(
+        Host("cp1", ADDRESS),
+        https=[
+            ExpectHttps(ADDRESS, 6443, "/metrics", 200, first),
+            ExpectHttps(ADDRESS, 6443, "/metrics", 200, second),
+        ],
+    )
+    subject = _subject(transport, containers=(_container("CONTAINER_RUNNING", 0),))
+    (check,) = check_metrics(subject, samples=2, interval_s=0.0)
+    assert check.verdict is Verdict.WARN, "half of the requests while watching were 5xx"
+    assert check.figures["share_5xx"] == 0.5
+    assert check.figures["requests_total"] == 14
+
+
+@pytest.fixture(scope="module")
+def lab_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pki")
+    create_lab_pki(root, [LabNodeAddress("cp1", ADDRESS)])
+    return root / "cp1" / "etc" / "kubernetes" / "pki"
+
+
+def _pki_files(pki: Path) -> dict[str, bytes]:
+    return {
+        f"/etc/kubernetes/pki/{p.relative_to(pki)}": p.read_bytes()
+        for p in pki.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_service_account_signing_key_must_have_its_public_half_listed(lab_pki: Path) -> None:
+    files = _pki_files(lab_pki)
+    files["/etc/kubernetes/pki/sa.pub"] = files["/etc/kubernetes/pki/front-proxy-ca.crt"]
+    transport = FakeTransport(Host("cp1", ADDRESS), files=files)
+    subject = _subject(transport, containers=(_container("CONTAINER_RUNNING", 0),))
+    subject = dataclasses.replace(
+        subject,
+        flags={
+            "service-account-key-file": "/etc/kubernetes/pki/sa.pub",
+            "service-account-signing-key-file": "/etc/kubernetes/pki/sa.key",
+            "tls-cert-file": "/etc/kubernetes/pki/apiserver.crt",
+            "tls-private-key-file": "/etc/kubernetes/pki/apiserver.key",
+            "advertise-address": ADDRESS,
+        },
+    )
+    checks = {c.name: c for c in check_certificates(subject)}
+    assert checks["serving"].verdict is Verdict.OK
+    account = checks["service-account"]
+    assert account.verdict is Verdict.FAIL
+    assert "has no public half in --service-account-key-file=/etc/kubernetes/pki/sa.pub" in (
+        account.detail
+    )
