@@ -71,7 +71,8 @@ def doctor(
                   wrong address
     certificates  the flags' pairs: readable, key matches, chains to its CA, days to
                   expiry (warning under 30), serving SANs cover the advertise address
-    logs          crictl logs tail, --log-file and audit log tails, klog severities, --v
+    logs          crictl logs tail, the audit log (and a pre-1.26 --log-file), klog
+                  severities, the current --v
     metrics       /metrics: request rate and 5xx share, etcd latency, inflight
     manifest      what plan says, stray files, kubelet
     Exit 0 healthy (warnings allowed), 3 a check failed, 5 a host unreachable.

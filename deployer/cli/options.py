@@ -72,6 +72,6 @@ def output_options(func: F) -> F:
         "--verbose",
         count=True,
         callback=_configure_logging,
-        help="More detail: -v, -vv, -vvv (diagnostic logging).",
+        help="More detail: -v, -vv, -vvv (diagnostic logging; -vvv: every request and command).",
     )(func)
     return func
