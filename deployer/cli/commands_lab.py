@@ -190,6 +190,11 @@ def fault(lab_dir: Path, node: str, fault: str, clear: bool) -> None:
     kubelet-stop     kubelet stops (containers keep running)
     sshd-stop        sshd stops
     etcd-stop        etcd stops (/readyz then fails its etcd check)
+    cert-expired     pki/apiserver.crt is replaced by an expired one (same key)
+    cert-mismatch    pki/apiserver.crt is replaced by one for another key
+    etcd-wrong-ca    pki/etcd/ca.crt holds the cluster CA instead of etcd's
+    The certificate faults change files only: the running apiserver keeps what it loaded
+    until it restarts (deployer doctor and apply's preflight find them first).
     """
     switches = lab_fault(lab_dir, node, fault, clear=clear)
     active = [name for name, on in switches.items() if on]

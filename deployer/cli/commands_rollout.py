@@ -459,7 +459,7 @@ def apply(
     \b
     Per host: preflight (plan still current, referenced files exist, kubelet runs, lock),
     backup (outside the manifests folder), atomic push, wait for kubelet to restart the pod,
-    verify (/readyz, /livez, /healthz, /version, componentstatuses, running args, soak).
+    verify (/readyz, /metrics, /livez, /healthz, /version, componentstatuses, args, soak).
     On failure the host is rolled back and verified, the rest skipped: exit 3
     (4 if the rollback failed, with the commands to recover by hand).
     """
@@ -571,8 +571,9 @@ def verify(
 ) -> int:
     """Verify every selected host's running apiserver, changing nothing.
 
-    /readyz, /livez, /healthz, /version (matches the image tag), componentstatuses read from
-    that host, and the running container's args equal to the rendered manifest.
+    /readyz, /metrics (parses, counts requests), /livez, /healthz, /version (matches the
+    image tag), componentstatuses read from that host, and the running container's args
+    equal to the rendered manifest.
     """
     run = _start("verify", no_color, verbose, to_stderr=json_path == "-")
     prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)

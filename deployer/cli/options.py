@@ -98,11 +98,15 @@ def limit_option(func: F) -> F:
 
 
 def _configure_logging(ctx: click.Context, param: click.Parameter, verbose: int) -> int:
-    """-v: deployer's info; -vv: debug; -vvv: paramiko's own debug too (noisy, for bugs)."""
+    """-v: deployer's info; -vv: debug; -vvv: paramiko's debug and the request log too."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     # paramiko logs tracebacks at ERROR for refused banners; our errors already say it.
     logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose >= 3 else logging.CRITICAL)
+    # The kubectl --v=8 style request log (transport/requestlog.py) is for -vvv only.
+    logging.getLogger("deployer.requests").setLevel(
+        logging.DEBUG if verbose >= 3 else logging.WARNING
+    )
     return verbose
 
 
@@ -116,6 +120,6 @@ def output_options(func: F) -> F:
         "--verbose",
         count=True,
         callback=_configure_logging,
-        help="More detail: -v, -vv, -vvv (diagnostic logging).",
+        help="More detail: -v, -vv, -vvv (diagnostic logging; -vvv: every request and command).",
     )(func)
     return func

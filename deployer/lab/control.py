@@ -18,6 +18,7 @@ from pathlib import Path
 from deployer.desired import DEFAULT_KUBERNETES_VERSION, desired_state
 from deployer.errors import InputError, LabError, LockHeld
 from deployer.lab.atomic import write_atomic
+from deployer.lab.cert_faults import FILE_FAULTS, switch_file_fault
 from deployer.lab.etcd import etcd_binary
 from deployer.lab.faults import PROCESS_FAULTS, set_fault
 from deployer.lab.health import port_open, readyz
@@ -325,8 +326,9 @@ def lab_down(root: Path, *, purge: bool = False, progress: Progress | None = Non
 def lab_fault(root: Path, node_name: str, fault: str, *, clear: bool = False) -> dict[str, bool]:
     """Switch a fault on (or off with ``clear``) on one node; return its switches.
 
-    Process faults stop (or restart) that process by pid; the others are read by the apiserver
-    stand-in (``apiserver-crash``/``apiserver-slow`` at its next start, ``readyz-fail`` at once).
+    Process faults stop (or restart) that process by pid; certificate faults replace a PKI file
+    (``cert_faults``); the others are read by the apiserver stand-in (``apiserver-crash``/
+    ``apiserver-slow`` at its next start, ``readyz-fail`` at once).
 
     Raises:
         LabError: a process did not restart.
@@ -340,6 +342,9 @@ def lab_fault(root: Path, node_name: str, fault: str, *, clear: bool = False) ->
     node = layout.node(node_name)
     with _locked(layout):
         switches = set_fault(node.faults_file, fault, is_on=not clear)
+        if fault in FILE_FAULTS:
+            switch_file_fault(root, node, fault, is_on=not clear)
+            return switches
         role = PROCESS_FAULTS.get(fault)
         if role is None:
             return switches

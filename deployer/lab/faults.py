@@ -2,7 +2,8 @@
 
 The file's shape is the contract between the two lab helpers (``D/<node>/lab/faults.json``):
 one boolean per fault. The apiserver stand-in reads it at start and on each ``/readyz``; the
-process-level faults (kubelet, sshd, etcd stopped) are enacted by the orchestrator.
+process-level faults (kubelet, sshd, etcd stopped) and the certificate files
+(``lab/cert_faults.py``) are enacted by the orchestrator.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ FAULTS: tuple[str, ...] = (
     "kubelet-stop",
     "sshd-stop",
     "etcd-stop",
+    "cert-expired",
+    "cert-mismatch",
+    "etcd-wrong-ca",
 )
 
 #: Faults enacted by stopping a process; fault name -> the process role.

@@ -62,8 +62,13 @@ def readyz(node: NodeLayout, *, verbose: bool = False, timeout_s: float = 2.0) -
 def etcd_health(node: NodeLayout, *, timeout_s: float = 2.0) -> Probe:
     """GET etcd's ``/health`` with the node's healthcheck-client certificate."""
     etcd = node.pki_dir / "etcd"
+    # The lab's own copy of etcd's CA: the node's file may be swapped by the etcd-wrong-ca fault,
+    # which breaks the apiserver's view of etcd, not etcd.
+    shared = node.root.parent / "pki" / "etcd-ca.crt"
     try:
-        context = ssl.create_default_context(cafile=str(etcd / "ca.crt"))
+        context = ssl.create_default_context(
+            cafile=str(shared if shared.exists() else etcd / "ca.crt")
+        )
         context.load_cert_chain(
             str(etcd / "healthcheck-client.crt"), str(etcd / "healthcheck-client.key")
         )

@@ -16,6 +16,7 @@ idempotent: a file that exists is kept, so ``lab up`` twice does not invalidate 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import ipaddress
 import os
@@ -32,7 +33,9 @@ __all__ = [
     "ADMIN_USER",
     "CLUSTER_NAME",
     "LabNodeAddress",
+    "create_ca",
     "create_lab_pki",
+    "issue_serving_certificate",
     "issue_client_certificate",
     "kubeconfig_text",
 ]
@@ -46,6 +49,7 @@ _SERVICE_IP = "10.96.0.1"
 _CA_DAYS = 3650  # kubeadm: CAs are valid ten years
 _LEAF_DAYS = 365  # kubeadm: leaf certificates one year
 _BACKDATE = datetime.timedelta(minutes=5)  # tolerate small clock differences, as kubeadm does
+_ZERO = datetime.timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +146,49 @@ def issue_client_certificate(
     ca = _load_ca(lab_dir / "pki", "ca")
     leaf = _Leaf("client", common_name, tuple(organizations), is_client=True)
     return _sign(leaf, ca)
+
+
+def issue_serving_certificate(
+    lab_dir: Path,
+    node: LabNodeAddress,
+    *,
+    key_pem: bytes | None = None,
+    valid_days: float = _LEAF_DAYS,
+    ip_addresses: Sequence[str] | None = None,
+) -> tuple[bytes, bytes]:
+    """Sign an apiserver serving certificate with the cluster CA, for fault tests.
+
+    Args:
+        lab_dir: the lab folder (see :func:`create_lab_pki`).
+        node: whose serving certificate it stands for (name and address in the SANs).
+        key_pem: reuse this key (a fresh one is made otherwise: a pair that does not match
+            the node's ``apiserver.key``).
+        valid_days: negative for a certificate that has expired.
+        ip_addresses: the IP SANs (kubeadm's by default: the service IP and the node's).
+
+    Returns:
+        ``(certificate PEM, private key PEM)``.
+    """
+    ca = _load_ca(lab_dir / "pki", "ca")
+    leaf = _cluster_leaves(node)[0]
+    if ip_addresses is not None:
+        leaf = dataclasses.replace(leaf, ip_addresses=tuple(ip_addresses))
+    key = None
+    if key_pem is not None:
+        loaded = serialization.load_pem_private_key(key_pem, password=None)
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise TypeError("the lab's keys are ECDSA keys")
+        key = loaded
+    return _sign(leaf, ca, key=key, valid_days=valid_days)
+
+
+def create_ca(folder: Path, stem: str, common_name: str) -> Path:
+    """Create a CA ``folder/stem.{crt,key}`` that nothing in the lab trusts; return the .crt.
+
+    For fault tests: a flag pointed at it names "a wrong CA".
+    """
+    _ensure_ca(folder, stem, common_name)
+    return folder / f"{stem}.crt"
 
 
 def kubeconfig_text(
@@ -270,9 +317,18 @@ def _ensure_leaf(folder: Path, leaf: _Leaf, ca: _Ca) -> None:
     _write(folder / f"{leaf.stem}.crt", cert_pem, 0o644)
 
 
-def _sign(leaf: _Leaf, ca: _Ca) -> tuple[bytes, bytes]:
-    """Make a key and a certificate for ``leaf`` signed by ``ca``; return both as PEM."""
-    key = ec.generate_private_key(ec.SECP256R1())
+def _sign(
+    leaf: _Leaf,
+    ca: _Ca,
+    *,
+    key: ec.EllipticCurvePrivateKey | None = None,
+    valid_days: float = _LEAF_DAYS,
+) -> tuple[bytes, bytes]:
+    """Make a key (unless given) and a certificate for ``leaf`` signed by ``ca``, as PEM.
+
+    A negative ``valid_days`` makes a certificate that expired that many days ago.
+    """
+    key = key or ec.generate_private_key(ec.SECP256R1())
     attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in leaf.organizations]
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, leaf.common_name))
     now = datetime.datetime.now(datetime.UTC)
@@ -287,8 +343,8 @@ def _sign(leaf: _Leaf, ca: _Ca) -> tuple[bytes, bytes]:
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
-        .not_valid_after(now + datetime.timedelta(days=_LEAF_DAYS))
+        .not_valid_before(now - _BACKDATE + min(datetime.timedelta(days=valid_days * 2), _ZERO))
+        .not_valid_after(now + datetime.timedelta(days=valid_days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(is_ca=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)

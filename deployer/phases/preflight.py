@@ -2,7 +2,8 @@
 
 Why re-check: a plan can be minutes old; if someone changed the manifest since, deployer must
 touch nothing on that host (DESIGN.md rule 3). Files the new flags reference must exist, or
-the new apiserver would exit at start and the host would need a rollback it did not have to.
+the new apiserver would exit at start and the host would need a rollback it did not have to;
+for the same reason the serving and etcd client certificates must fit (``tls_check``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from deployer.model.manifest import sha256_hex
 from deployer.model.plan import HostPlan
 from deployer.phases.context import HostContext
 from deployer.phases.observe import observe_host
+from deployer.phases.tls_check import tls_problems
 from deployer.render.paths import referenced_files
 
 __all__ = ["PreflightFailed", "StalePlan", "preflight"]
@@ -93,6 +95,7 @@ def preflight(ctx: HostContext, plan: HostPlan, *, force: bool = False) -> Prefl
             problems.append(f"--{flag} names {shown}, which does not exist on the host")
         elif kind == "lowspace":
             problems.append(f"less than {_MIN_FREE_KIB} KiB free for {rest}")
+    problems += tls_problems(ctx, observation.ca_pem)
     if problems:
         raise PreflightFailed(
             "; ".join(problems) + "; nothing was touched on this host",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from deployer.errors import DeployerError
@@ -20,6 +21,8 @@ class ProbeResult:
     name: str
     ok: bool
     detail: str = ""
+    #: Figures the check measured (``/metrics``: requests, 5xx share), for the report.
+    figures: Mapping[str, float] | None = None
 
 
 def get(

@@ -1,9 +1,10 @@
 """Verify the restarted apiserver on the host that was changed (DESIGN.md rule 5).
 
 Order matters: ``/readyz`` decides (``/livez`` passes during the startup grace period), then
-the running container must carry exactly the rendered command line, ``/version`` must match the
-image, ``componentstatuses`` is read from this host's apiserver, and the container must not
-restart during a soak window (a crash loop that starts "ready" is still a crash loop).
+``/metrics`` must parse and count requests, the running container must carry exactly the
+rendered command line, ``/version`` must match the image, ``componentstatuses`` is read from
+this host's apiserver, and the container must not restart during a soak window (a crash loop
+that starts "ready" is still a crash loop).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from deployer.facts.crictl import ParseError, parse_inspect_args
 from deployer.facts.health import HealthReport, parse_componentstatuses, parse_version
 from deployer.facts.kubeconfig import KubeconfigCredentials, KubeconfigError, parse_kubeconfig
 from deployer.phases.context import HostContext
+from deployer.phases.metrics_probe import metrics_check
 from deployer.phases.probes import ProbeResult, get, health
 from deployer.phases.restart import list_containers
 
@@ -37,7 +39,11 @@ class VerifyReport:
 
     def as_details(self) -> list[dict[str, object]]:
         """The checks as the JSON report's ``verify`` list."""
-        return [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks]
+        return [
+            {"check": c.name, "ok": c.ok, "detail": c.detail}
+            | ({"figures": dict(c.figures)} if c.figures else {})
+            for c in self.checks
+        ]
 
     def failures(self) -> tuple[ProbeResult, ...]:
         """The checks that failed."""
@@ -149,6 +155,7 @@ def verify_host(
     checks.append(_health_result("readyz", ready))
     if not ready.ok:
         raise VerifyFailed(VerifyReport(tuple(checks)), host=ctx.name, phase=phase)
+    checks.append(metrics_check(ctx, creds))
     for endpoint in ("/livez", "/healthz"):
         checks.append(
             _health_result(endpoint.strip("/"), health(ctx, endpoint, ca_pem=creds.ca_pem))

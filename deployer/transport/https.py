@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
+from cryptography import x509
+
+from deployer.transport import requestlog
+
 __all__ = ["HttpResult", "RawStream", "TlsProbeError", "https_get_over"]
 
 _MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -192,13 +196,35 @@ def https_get_over(
         raise TlsProbeError(f"bad CA or client certificate: {err}") from err
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=server_name)
+    headers = [
+        ("Host", host_header),
+        ("User-Agent", "deployer"),
+        ("Accept", "application/json, */*"),
+        ("Connection", "close"),
+    ]
     request = (
-        f"GET {path} HTTP/1.1\r\n"
-        f"Host: {host_header}\r\n"
-        "User-Agent: deployer\r\n"
-        "Accept: application/json, */*\r\n"
-        "Connection: close\r\n\r\n"
+        f"GET {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
     ).encode()
+    started = time.monotonic()
+    try:
+        result = _send(stream, obj, incoming, outgoing, request, deadline)
+    except TlsProbeError as err:
+        if requestlog.is_enabled():
+            _log_exchange(host_header, path, headers, client_cert_pem, started, error=str(err))
+        raise
+    if requestlog.is_enabled():
+        _log_exchange(host_header, path, headers, client_cert_pem, started, result=result)
+    return result
+
+
+def _send(
+    stream: RawStream,
+    obj: ssl.SSLObject,
+    incoming: ssl.MemoryBIO,
+    outgoing: ssl.MemoryBIO,
+    request: bytes,
+    deadline: float,
+) -> HttpResult:
     try:
         raw = _exchange_bios(stream, obj, incoming, outgoing, request, deadline)
     except ssl.SSLCertVerificationError as err:
@@ -208,3 +234,33 @@ def https_get_over(
     except OSError as err:
         raise TlsProbeError(f"connection failed: {err}") from err
     return _parse(raw)
+
+
+def _log_exchange(
+    host_header: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    client_cert_pem: bytes | None,
+    started: float,
+    *,
+    result: HttpResult | None = None,
+    error: str | None = None,
+) -> None:
+    """Hand one exchange to the ``-vvv`` request log (the client is named by its subject)."""
+    identity = None
+    if client_cert_pem is not None:
+        try:
+            identity = x509.load_pem_x509_certificate(client_cert_pem).subject.rfc4514_string()
+        except ValueError:
+            identity = "unreadable"
+    requestlog.log_exchange(
+        method="GET",
+        url=f"https://{host_header}{path}",
+        request_headers=headers,
+        client_identity=identity,
+        duration_s=time.monotonic() - started,
+        status=result.status if result else None,
+        response_headers=list(result.headers.items()) if result else (),
+        body=result.body if result else b"",
+        error=error,
+    )

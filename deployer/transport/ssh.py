@@ -24,6 +24,7 @@ from fabric import Connection
 from deployer.errors import CommandFailed, TransportError, UnreachableError
 from deployer.model.host import Host
 from deployer.model.report import CommandResult
+from deployer.transport import requestlog
 from deployer.transport.become import Become
 from deployer.transport.command import check_argv, command_line
 from deployer.transport.connect import close_chain, connect
@@ -237,6 +238,7 @@ class SshTransport:
             stderr=err.decode("utf-8", "replace"),
             duration_s=time.monotonic() - started,
         )
+        requestlog.log_command(result, stdin_bytes=len(stdin or b""))
         if code not in ok_exit_codes:
             raise CommandFailed(
                 host=self.host.name,
@@ -261,8 +263,18 @@ class SshTransport:
         p = check_remote_path(path)
         if self._escalates(sudo):
             wrapped, prefix = self._wrap(tuple(read_argv(p)), sudo)
+            started = time.monotonic()
             code, out, err = self._exec(
                 command_line(wrapped), prefix or None, self.options.command_timeout_s
+            )
+            requestlog.log_command_counts(
+                self.host.name,
+                read_argv(p),
+                exit_code=code,
+                duration_s=time.monotonic() - started,
+                stdin_bytes=len(prefix),
+                stdout_bytes=len(out),
+                stderr_bytes=len(err),
             )
             if code == ABSENT_EXIT_CODE:
                 return None
@@ -274,10 +286,22 @@ class SshTransport:
         with self._lock:
             sftp = self._sftp_client()
             try:
+                started = time.monotonic()
                 with sftp.open(str(p), "rb") as handle:
                     handle.prefetch()
-                    return handle.read()
+                    data = handle.read()
+                requestlog.log_transfer(
+                    self.host.name,
+                    "read",
+                    str(p),
+                    size=len(data),
+                    duration_s=time.monotonic() - started,
+                )
+                return data
             except FileNotFoundError:
+                requestlog.log_transfer(
+                    self.host.name, "read", f"{p} (absent)", size=0, duration_s=0
+                )
                 return None
             except OSError as err:
                 raise TransportError(

@@ -108,6 +108,21 @@ class ApiServerApp:
         accept: str = "",
     ) -> Reply:
         """Authorize and answer one request from an authenticated ``identity``."""
+        kind = "readOnly" if method in ("GET", "HEAD", "OPTIONS") else "mutating"
+        self._metrics.request_started(kind)
+        try:
+            return self._handle(method, path, query, identity, accept)
+        finally:
+            self._metrics.request_finished(kind)
+
+    def _handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Sequence[str]],
+        identity: Identity,
+        accept: str,
+    ) -> Reply:
         request = classify(method, path)
         decision = authorize(identity, request, self._config.authorization_modes)
         if not decision.allowed:

@@ -195,7 +195,9 @@ def _serve(
         listener.close()
         return _failed(
             log,
-            f"invalid serving cert keypair: {exc}" if isinstance(exc, ssl.SSLError) else str(exc),
+            f"invalid serving cert keypair: {_go_keypair_error(exc)}"
+            if isinstance(exc, ssl.SSLError)
+            else str(exc),
         )
     host, port = listener.getsockname()[:2]
     ready_s = _env_seconds(env, "DEPLOYER_LAB_READY_DELAY_S", 1.0)
@@ -213,9 +215,8 @@ def _serve(
         node_name=env.get("DEPLOYER_LAB_NODE_NAME", ""),
         node_ip=advertised,
     )
-    app = ApiServerApp(
-        config, _etcd_probe(args, mounts), lifecycle, RequestMetrics(time.time()), log
-    )
+    metrics = RequestMetrics(time.time())
+    app = ApiServerApp(config, _etcd_probe(args, mounts, metrics), lifecycle, metrics, log)
     serving = ServingConfig(anonymous_auth=args.flag("anonymous-auth", True), tokens=tokens)
     server = ApiHttpsServer(listener, context, app, serving, log)
     return _run_until_terminated(server, args, env, log, lifecycle, host, port)
@@ -265,11 +266,11 @@ def _run_until_terminated(
     return 0
 
 
-def _etcd_probe(args: ParsedArgs, mounts: MountTable) -> EtcdProbe:
+def _etcd_probe(args: ParsedArgs, mounts: MountTable, metrics: RequestMetrics) -> EtcdProbe:
     """Build the etcd health probe from ``--etcd-servers`` and the ``--etcd-*file`` flags."""
     servers = args.items("etcd-servers")
     if not any(server.startswith("https:") for server in servers):
-        return EtcdProbe(servers, None)
+        return EtcdProbe(servers, None, on_request=metrics.observe_etcd)
     try:
         ca = args.text("etcd-cafile")
         # Without --etcd-cafile Go uses the system roots; loading them costs memory, so only then.
@@ -279,7 +280,23 @@ def _etcd_probe(args: ParsedArgs, mounts: MountTable) -> EtcdProbe:
             context.load_cert_chain(str(mounts.host_file(cert)), str(mounts.host_file(key)))
     except (OSError, ssl.SSLError) as exc:
         return EtcdProbe(servers, None, tls_error=str(exc))
-    return EtcdProbe(servers, context)
+    return EtcdProbe(servers, context, on_request=metrics.observe_etcd)
+
+
+def _go_keypair_error(exc: ssl.SSLError) -> str:
+    """Go's ``tls.X509KeyPair`` text for what OpenSSL reports about a serving pair.
+
+    kube-apiserver loads ``--tls-cert-file``/``--tls-private-key-file`` with ``tls.X509KeyPair``
+    and wraps its error as ``invalid serving cert keypair: %v`` (``k8s.io/apiserver``
+    ``pkg/server/dynamiccertificates/dynamic_serving_content.go``), so a key that does not match
+    the certificate stops the binary at start with the texts below (``crypto/tls``).
+    """
+    reason = (exc.reason or "").upper()
+    if reason == "KEY_VALUES_MISMATCH":
+        return "tls: private key does not match public key"
+    if reason in ("NO_START_LINE", "PEM_LIB", "NO_CERTIFICATE_SET"):
+        return "tls: failed to find any PEM data in certificate input"
+    return str(exc)
 
 
 def _listen_host(args: ParsedArgs) -> str:

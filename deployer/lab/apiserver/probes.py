@@ -49,6 +49,7 @@ class EtcdProbe:
         timeout_s: per-request timeout.
         cache_s: how long a result is reused.
         clock: monotonic clock, injectable for tests.
+        on_request: told each member request's duration (``etcd_request_duration_seconds``).
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class EtcdProbe:
         timeout_s: float = _TIMEOUT_S,
         cache_s: float = _CACHE_S,
         clock: Callable[[], float] = time.monotonic,
+        on_request: Callable[[float], None] | None = None,
     ) -> None:
         self._servers = tuple(servers)
         self._context = context
@@ -67,6 +69,7 @@ class EtcdProbe:
         self._timeout_s = timeout_s
         self._cache_s = cache_s
         self._clock = clock
+        self._on_request = on_request
         self._lock = threading.Lock()
         self._cached: tuple[float, str | None] | None = None
 
@@ -104,12 +107,15 @@ class EtcdProbe:
                 connection = http.client.HTTPConnection(
                     host, parts.port or 2379, timeout=self._timeout_s
                 )
+            started = time.monotonic()
             try:
                 connection.request("GET", "/health")
                 response = connection.getresponse()
                 body = response.read(4096)
             finally:
                 connection.close()
+                if self._on_request is not None:
+                    self._on_request(time.monotonic() - started)
         except (OSError, http.client.HTTPException) as err:
             return f"error getting data from etcd: {_go_dial_error(host, parts.port or 2379, err)}"
         try:

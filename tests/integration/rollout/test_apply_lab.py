@@ -117,6 +117,7 @@ def test_rolling_change_converges_every_node_one_after_another(
         verify = {c["check"]: c["ok"] for c in hosts[node]["verify"]}
         assert verify == {
             "readyz": True,
+            "metrics": True,
             "livez": True,
             "healthz": True,
             "version": True,
