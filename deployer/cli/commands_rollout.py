@@ -152,8 +152,12 @@ def _plan_reports(plan: Plan) -> tuple[HostReport, ...]:
             outcome = Outcome.PENDING if host_plan.needs_change else Outcome.UNCHANGED
             error = None
         details: list[tuple[str, object]] = [("kind", host_plan.kind.value)]
+        if host_plan.image_change:
+            details.append(("image_change", host_plan.image_change))
         if host_plan.flag_changes:
             details.append(("flag_changes", [str(c) for c in host_plan.flag_changes]))
+        if host_plan.field_paths:
+            details.append(("field_paths", list(host_plan.field_paths)))
         if host_plan.notes:
             details.append(("notes", list(host_plan.notes)))
         details.append(("drift", host_plan.drift))
