@@ -39,6 +39,7 @@ _COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "apply": ("commands_rollout",),
     "verify": ("commands_rollout",),
     "converge": ("commands_rollout",),
+    "import": ("commands_import",),
     "lab": ("commands_lab",),
     "history": ("commands_converge",),
     "completion": ("commands_converge",),
@@ -77,7 +78,7 @@ def cli() -> None:
 
     \b
     Offline:   validate, render, inventory show
-    Read-only: plan, verify
+    Read-only: plan, verify, import (live manifests into an inventory)
     Changes:   apply, converge (one control-plane host at a time, verified, rolled back on failure)
     Lab:       lab up|down|status|fault (simulated control-plane nodes on loopback)
 
