@@ -61,6 +61,7 @@ _KNOWN_VARS = frozenset(
         "apiserver_container_fields",
         "apiserver_pod_labels",
         "apiserver_pod_annotations",
+        "kubeadm_config_sync",
         "manifest_dir",
         "manifest_template",
         "backup_dir",

@@ -21,6 +21,11 @@ from deployer.cli.output import ConsoleReporter, make_console, print_plan, print
 from deployer.desired import DesiredState
 from deployer.engine.applier import ApplyOptions, StopSignal, apply_plan, degraded_hosts
 from deployer.engine.events import SystemClock
+from deployer.engine.kubeadm_sync import (
+    attach_kubeadm_config,
+    sync_enabled,
+    sync_kubeadm_config,
+)
 from deployer.engine.observer import build_plan, new_run_id
 from deployer.engine.outcome import exit_code_for_run
 from deployer.errors import DeployerError, ExitCode, InputError
@@ -180,7 +185,7 @@ def _observe(
     def rerender(state: DesiredState, digests: Mapping[str, str]) -> Manifest:
         return prepared.renderer.render(state, file_digests=digests)
 
-    return build_plan(
+    plan = build_plan(
         prepared.states,
         prepared.manifests,
         transports,
@@ -188,6 +193,7 @@ def _observe(
         run_id=run.run_id,
         rerender=rerender,
     )
+    return attach_kubeadm_config(plan, transports)
 
 
 @click.command()
@@ -271,6 +277,21 @@ def _install_interrupt(stop: StopSignal, console: Console) -> Callable[[], None]
     return restore
 
 
+def _sync(
+    run: _Run, the_plan: Plan, transports: Mapping[str, Transport | DeployerError]
+) -> ExitCode:
+    """kubeadm_config_sync: update kube-system/kubeadm-config; exit 3 when it fails."""
+    synced = sync_kubeadm_config(the_plan, transports, run_id=run.run_id)
+    run.console.print(f"[{'green' if synced.ok else 'red'}]{synced.detail}[/]")
+    if synced.ok:
+        return ExitCode.OK
+    kept = f" (the old data is in {synced.backup})" if synced.backup else ""
+    run.console.print(
+        f"  hint: update it by hand: kubectl -n kube-system edit configmap kubeadm-config{kept}"
+    )
+    return ExitCode.ROLLED_BACK
+
+
 def _rollout(
     run: _Run,
     *,
@@ -311,10 +332,13 @@ def _rollout(
         if not the_plan.pending:
             reports = _plan_reports(the_plan)
             run.console.print("nothing to change")
+            code = exit_code_for_run(reports)
+            if code is ExitCode.OK and sync_enabled(the_plan):
+                code = _sync(run, the_plan, transports)
             return _finish(
                 run,
                 reports,
-                exit_code_for_run(reports),
+                code,
                 json_path=json_path,
                 metrics_path=metrics_path,
                 inventories=inventories,
@@ -402,8 +426,11 @@ def _rollout(
             )
         finally:
             restore()
+        code = exit_code_for_run(reports)
+        if code is ExitCode.OK and not stop.requested and sync_enabled(the_plan):
+            # Only after the last host was verified; never on a failed or stopped rollout.
+            code = _sync(run, the_plan, transports)
     print_recap(run.console, reports)
-    code = exit_code_for_run(reports)
     if (
         stop.requested
         and code is ExitCode.OK

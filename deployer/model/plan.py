@@ -74,6 +74,9 @@ class HostPlan:
     pod_drift: str | None = None
     #: Referenced files changed after the running apiserver started (it still runs the old).
     file_drift: tuple[str, ...] = ()
+    #: What ``kubeadm upgrade`` would revert (kube-system/kubeadm-config vs the inventory);
+    #: None when the cluster has no kubeadm-config (or it was not read).
+    kubeadm_config: tuple[str, ...] | None = None
 
     @property
     def drift(self) -> dict[str, object]:
@@ -83,6 +86,7 @@ class HostPlan:
             "manifest": self.kind.value,
             "pod": self.pod_drift,
             "files": list(self.file_drift),
+            "kubeadm_config": None if self.kubeadm_config is None else list(self.kubeadm_config),
         }
 
     @property

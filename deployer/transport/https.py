@@ -172,8 +172,10 @@ def https_get_over(
     client_cert_pem: bytes | None = None,
     client_key_pem: bytes | None = None,
     timeout_s: float = 10.0,
+    method: str = "GET",
+    body: bytes | None = None,
 ) -> HttpResult:
-    """Do one verified HTTPS GET over ``stream`` and return the parsed answer.
+    """Do one verified HTTPS GET (or ``method`` with a JSON ``body``) over ``stream``.
 
     The server certificate must chain to ``ca_pem`` and match ``server_name`` (a DNS name or
     an IP address, checked against the certificate's SANs). The caller owns ``stream`` and
@@ -192,13 +194,19 @@ def https_get_over(
         raise TlsProbeError(f"bad CA or client certificate: {err}") from err
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=server_name)
+    content = (
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        if body is not None
+        else ""
+    )
     request = (
-        f"GET {path} HTTP/1.1\r\n"
+        f"{method} {path} HTTP/1.1\r\n"
         f"Host: {host_header}\r\n"
         "User-Agent: deployer\r\n"
         "Accept: application/json, */*\r\n"
+        f"{content}"
         "Connection: close\r\n\r\n"
-    ).encode()
+    ).encode() + (body or b"")
     try:
         raw = _exchange_bios(stream, obj, incoming, outgoing, request, deadline)
     except ssl.SSLCertVerificationError as err:
