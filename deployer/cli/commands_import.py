@@ -152,6 +152,9 @@ def import_command(
         carried = carried_vars(host.vars)
         item = extract_host(host.name, source, observed.manifest)
         reproduce(item, observed.manifest, carried, renderer)
+        if host_plan.pod_drift:
+            # The file is what kubelet will run and what import reads; say that it differs.
+            item.notes.append(f"imported the file, but {host_plan.pod_drift}")
         imported.append(ImportedHost(host.name, carried, item))
     files = inventory_files(imported, group)
     if force:
