@@ -18,7 +18,7 @@ from deployer.lab.apiserver.configmaps import ConfigMapStore, store_path
 from deployer.lab.control import render_initial_manifest
 from deployer.lab.inventory import lab_hosts
 from deployer.lab.layout import lab_layout
-from deployer.lab.testing import LabHandle
+from deployer.lab.testing import LabHandle, poll_until
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 CHANGE = "apiserver_flags.audit-log-maxage=45"
@@ -39,6 +39,12 @@ def _version(lab: LabHandle) -> str:
     config_map = _store(lab).get("kube-system", "kubeadm-config")
     assert config_map is not None
     return str(config_map["metadata"]["resourceVersion"])
+
+
+def _pod_uid(lab: LabHandle, node: str) -> str | None:
+    running = lab.running_apiserver(node)
+    labels = running.get("labels") if running else None
+    return str(labels["io.kubernetes.pod.uid"]) if isinstance(labels, dict) else None
 
 
 def _kubectl(lab: LabHandle, *args: str) -> subprocess.CompletedProcess[str]:
@@ -115,7 +121,15 @@ def test_converge_restores_what_a_kubeadm_upgrade_reverted(
     # What `kubeadm upgrade` writes: kubeadm's manifest of the same version, no extra flag.
     layout = lab_layout(lab.root, len(lab.nodes), first_address=lab.nodes[0].ip)
     host = next(h for h in lab_hosts(layout, "1.31") if h.name == "lab-cp2")
+    before = _pod_uid(lab, "lab-cp2")
     lab.manifest("lab-cp2").write_bytes(render_initial_manifest(host))
+    # kubelet runs the rewritten manifest (a new pod); converge starts from a ready host.
+    poll_until(
+        lambda: _pod_uid(lab, "lab-cp2") not in (None, before),
+        timeout_s=60,
+        what="lab-cp2 runs kubeadm's manifest",
+    )
+    lab.wait_ready("lab-cp2", timeout_s=60)
     assert deployer("converge", "--check", "-e", CHANGE) == 2
     cp2 = deployer.hosts()["lab-cp2"]
     assert "+ --audit-log-maxage=45" in cp2["details"]["flag_changes"]  # type: ignore[index]
