@@ -121,6 +121,8 @@ class FakeTransport:
         self.calls: list[tuple[str, ...]] = []
         #: Every atomic write, in order.
         self.puts: list[PutRecord] = []
+        #: Every HTTPS request: (method, path, body).
+        self.requests: list[tuple[str, str, bytes | None]] = []
         self.closed = False
         self._surprises: list[str] = []
 
@@ -247,6 +249,8 @@ class FakeTransport:
         client_key_pem: bytes | None = None,
         server_name: str | None = None,
         timeout_s: float = 10.0,
+        method: str = "GET",
+        body: bytes | None = None,
     ) -> HttpResult:
         """Answer from the first scripted :class:`ExpectHttps` for this URL.
 
@@ -259,6 +263,7 @@ class FakeTransport:
         if not path.startswith("/") or not 0 < port < 65536:
             raise ValueError(f"impossible URL: {address}:{port}{path}")
         with self._lock:
+            self.requests.append((method, path, body))
             for index, answer in enumerate(self._https):
                 if (answer.address, answer.port, answer.path) == (address, port, path):
                     del self._https[index]

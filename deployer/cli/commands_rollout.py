@@ -21,6 +21,11 @@ from deployer.cli.output import ConsoleReporter, make_console, print_plan, print
 from deployer.desired import DesiredState
 from deployer.engine.applier import ApplyOptions, StopSignal, apply_plan, degraded_hosts
 from deployer.engine.events import SystemClock
+from deployer.engine.kubeadm_sync import (
+    attach_kubeadm_config,
+    sync_enabled,
+    sync_kubeadm_config,
+)
 from deployer.engine.observer import build_plan, new_run_id
 from deployer.engine.outcome import exit_code_for_run
 from deployer.engine.skew import check_skew
@@ -153,8 +158,12 @@ def _plan_reports(plan: Plan) -> tuple[HostReport, ...]:
             outcome = Outcome.PENDING if host_plan.needs_change else Outcome.UNCHANGED
             error = None
         details: list[tuple[str, object]] = [("kind", host_plan.kind.value)]
+        if host_plan.image_change:
+            details.append(("image_change", host_plan.image_change))
         if host_plan.flag_changes:
             details.append(("flag_changes", [str(c) for c in host_plan.flag_changes]))
+        if host_plan.field_paths:
+            details.append(("field_paths", list(host_plan.field_paths)))
         if host_plan.notes:
             details.append(("notes", list(host_plan.notes)))
         details.append(("drift", host_plan.drift))
@@ -186,7 +195,7 @@ def _observe(
         rerender=rerender,
     )
     check_skew(the_plan.hosts)  # DESIGN.md rule 11, before anything is touched
-    return the_plan
+    return attach_kubeadm_config(the_plan, transports)
 
 
 @click.command()
@@ -270,6 +279,21 @@ def _install_interrupt(stop: StopSignal, console: Console) -> Callable[[], None]
     return restore
 
 
+def _sync(
+    run: _Run, the_plan: Plan, transports: Mapping[str, Transport | DeployerError]
+) -> ExitCode:
+    """kubeadm_config_sync: update kube-system/kubeadm-config; exit 3 when it fails."""
+    synced = sync_kubeadm_config(the_plan, transports, run_id=run.run_id)
+    run.console.print(f"[{'green' if synced.ok else 'red'}]{synced.detail}[/]")
+    if synced.ok:
+        return ExitCode.OK
+    kept = f" (the old data is in {synced.backup})" if synced.backup else ""
+    run.console.print(
+        f"  hint: update it by hand: kubectl -n kube-system edit configmap kubeadm-config{kept}"
+    )
+    return ExitCode.ROLLED_BACK
+
+
 def _rollout(
     run: _Run,
     *,
@@ -310,10 +334,13 @@ def _rollout(
         if not the_plan.pending:
             reports = _plan_reports(the_plan)
             run.console.print("nothing to change")
+            code = exit_code_for_run(reports)
+            if code is ExitCode.OK and sync_enabled(the_plan):
+                code = _sync(run, the_plan, transports)
             return _finish(
                 run,
                 reports,
-                exit_code_for_run(reports),
+                code,
                 json_path=json_path,
                 metrics_path=metrics_path,
                 inventories=inventories,
@@ -401,8 +428,11 @@ def _rollout(
             )
         finally:
             restore()
+        code = exit_code_for_run(reports)
+        if code is ExitCode.OK and not stop.requested and sync_enabled(the_plan):
+            # Only after the last host was verified; never on a failed or stopped rollout.
+            code = _sync(run, the_plan, transports)
     print_recap(run.console, reports)
-    code = exit_code_for_run(reports)
     if (
         stop.requested
         and code is ExitCode.OK

@@ -40,6 +40,7 @@ _COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "verify": ("commands_rollout",),
     "converge": ("commands_rollout",),
     "doctor": ("commands_doctor",),
+    "import": ("commands_import",),
     "lab": ("commands_lab",),
     "history": ("commands_converge",),
     "completion": ("commands_converge",),
@@ -78,7 +79,7 @@ def cli() -> None:
 
     \b
     Offline:   validate, render, inventory show
-    Read-only: plan, verify, doctor
+    Read-only: plan, verify, doctor, import (live manifests into an inventory)
     Changes:   apply, converge (one control-plane host at a time, verified, rolled back on failure)
     Lab:       lab up|down|status|fault (simulated control-plane nodes on loopback)
 

@@ -99,6 +99,8 @@ def print_plan(console: Console, plan: Plan, *, show_diff: bool) -> None:
     """Print each host's plan: kind, flag-level changes, notes, and the diff with --diff."""
     for host_plan in plan.hosts:
         console.print(f"[bold]{escape(host_plan.name)}[/]: {_plan_line(host_plan)}")
+        if host_plan.image_change:
+            console.print(f"    ~ {escape(host_plan.image_change)}")
         for change in host_plan.flag_changes:
             console.print(f"    {escape(str(change))}")
         for note in host_plan.notes:

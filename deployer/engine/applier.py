@@ -262,7 +262,12 @@ def _roll_back(
 
     def roll_back() -> RollbackResult:
         outcome = rollback_host(
-            ctx, backup=backup, live=live, old_pod_uid=old_pod_uid, failed_pod_uids=failed_uids
+            ctx,
+            backup=backup,
+            live=live,
+            old_pod_uid=old_pod_uid,
+            failed_pod_uids=failed_uids,
+            pushed=plan.desired.content,
         )
         if not outcome.ok:
             raise _RollbackNotOk(outcome)

@@ -13,8 +13,11 @@ from deployer.desired import DesiredState
 from deployer.engine.compare import (
     apiserver_command,
     apiserver_image,
+    cosmetic_paths,
     flag_changes,
+    image_change,
     load_pod,
+    pod_paths,
     same_pod,
     unified_diff,
 )
@@ -161,21 +164,33 @@ def _decide(
     desired_pod = load_pod(desired.content)
     diff = unified_diff(observed.manifest, desired.content, path=path)
     if live_pod is not None and same_pod(observed.manifest, desired.content):
-        notes.append("cosmetic change only: the parsed pod is identical, kubelet restarts nothing")
+        written = cosmetic_paths(live_pod, desired_pod)
+        what = (
+            "written differently: " + ", ".join(written)
+            if written
+            else "formatting only (quoting, key order, comments, nulls)"
+        )
+        notes.append(
+            "cosmetic: the same pod after the API's defaults, kubelet restarts nothing; " + what
+        )
         return HostPlan(
             state=state,
             desired=desired,
             observed=observed,
             kind=ChangeKind.COSMETIC,
             diff=diff,
+            field_paths=written,
             notes=tuple(notes),
         )
     changes = flag_changes(apiserver_command(live_pod), apiserver_command(desired_pod))
-    old_image, new_image = apiserver_image(live_pod), apiserver_image(desired_pod)
-    if old_image != new_image:
-        notes.append(f"image: {old_image} -> {new_image}")
-    if not changes and old_image == new_image:
-        notes.append("pod fields other than flags and image differ (see the diff)")
+    image = image_change(apiserver_image(live_pod), apiserver_image(desired_pod))
+    paths = pod_paths(live_pod, desired_pod)
+    if paths:
+        notes.append("pod fields differ (after the API's defaults): " + ", ".join(paths))
+    elif not changes and image is None:
+        notes.append(
+            "the live manifest is not a kube-apiserver pod kubelet can read (see the diff)"
+        )
     return HostPlan(
         state=state,
         desired=desired,
@@ -183,6 +198,8 @@ def _decide(
         kind=ChangeKind.UPDATE,
         diff=diff,
         flag_changes=changes,
+        image_change=image,
+        field_paths=paths,
         notes=tuple(notes),
     )
 

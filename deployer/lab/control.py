@@ -17,6 +17,7 @@ from pathlib import Path
 
 from deployer.desired import DEFAULT_KUBERNETES_VERSION, desired_state
 from deployer.errors import InputError, LabError, LockHeld
+from deployer.lab.apiserver.configmaps import ConfigMapStore, kubeadm_config_map, store_path
 from deployer.lab.atomic import write_atomic
 from deployer.lab.cert_faults import FILE_FAULTS, switch_file_fault
 from deployer.lab.etcd import etcd_binary
@@ -168,10 +169,24 @@ def _create_files(layout: LabLayout, options: LabOptions, progress: Progress) ->
     write_atomic(layout.known_hosts, ("\n".join(lines) + "\n").encode())
     write_atomic(layout.ssh_dir / "config", _ssh_config(layout).encode(), mode=0o600)
     write_inventory(layout, options.kubernetes_version)
-    for node, host in zip(layout.nodes, lab_hosts(layout, options.kubernetes_version), strict=True):
+    hosts = lab_hosts(layout, options.kubernetes_version)
+    for node, host in zip(layout.nodes, hosts, strict=True):
         manifest = node.manifests_dir / "kube-apiserver.yaml"
         if not manifest.exists():
             write_atomic(manifest, options.manifest_factory(host), mode=0o600)
+    _create_kubeadm_config(layout, hosts)
+
+
+def _create_kubeadm_config(layout: LabLayout, hosts: list[Host]) -> None:
+    """kube-system/kubeadm-config as ``kubeadm init`` uploads it (kept if it exists)."""
+    if not layout.nodes:
+        return
+    store = ConfigMapStore(store_path(layout.nodes[0].root))
+    if store.get("kube-system", "kubeadm-config") is not None:
+        return
+    version = desired_state(hosts[0])[0].kubernetes_version
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    store.create(kubeadm_config_map(version, {}), created_at=now)
 
 
 def _ssh_config(layout: LabLayout) -> str:

@@ -31,8 +31,13 @@ class FlagChange:
     flag: str
     old: str | None
     new: str | None
+    #: Set when the value is the same but the argument is not (``--x`` vs ``--x=true``, moved
+    #: to another position): kubelet still sees another command line and restarts.
+    detail: str = ""
 
     def __str__(self) -> str:
+        if self.detail:
+            return f"~ --{self.flag}: {self.detail}"
         if self.old is None:
             return f"+ --{self.flag}={self.new}"
         if self.new is None:
@@ -52,6 +57,11 @@ class HostPlan:
     #: Unified diff of the manifest (secrets masked).
     diff: str = ""
     flag_changes: tuple[FlagChange, ...] = ()
+    #: ``image v1.33.0 -> v1.33.5: a patch upgrade``, or None when the image stays.
+    image_change: str | None = None
+    #: Field paths (after the API's defaults) other than flags and image that differ; for a
+    #: cosmetic change, the fields written differently that default to the same pod.
+    field_paths: tuple[str, ...] = ()
     #: Other differences worth an operator's eye (image, pod fields, running vs file, strays).
     notes: tuple[str, ...] = ()
     #: Why the host could not be observed (unreachable, host key ...).
@@ -64,6 +74,9 @@ class HostPlan:
     pod_drift: str | None = None
     #: Referenced files changed after the running apiserver started (it still runs the old).
     file_drift: tuple[str, ...] = ()
+    #: What ``kubeadm upgrade`` would revert (kube-system/kubeadm-config vs the inventory);
+    #: None when the cluster has no kubeadm-config (or it was not read).
+    kubeadm_config: tuple[str, ...] | None = None
 
     @property
     def drift(self) -> dict[str, object]:
@@ -73,6 +86,7 @@ class HostPlan:
             "manifest": self.kind.value,
             "pod": self.pod_drift,
             "files": list(self.file_drift),
+            "kubeadm_config": None if self.kubeadm_config is None else list(self.kubeadm_config),
         }
 
     @property

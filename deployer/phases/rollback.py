@@ -11,6 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from deployer.engine.compare import same_pod
 from deployer.engine.events import poll_until
 from deployer.errors import DeployerError, RolloutError
 from deployer.facts.crictl import ContainerInfo
@@ -71,13 +72,16 @@ def rollback_host(
     live: bytes | None,
     old_pod_uid: str | None,
     failed_pod_uids: Collection[str],
+    pushed: bytes | None = None,
 ) -> RollbackResult:
     """Restore the previous manifest atomically, wait for its pod, verify it.
 
     The restored manifest parses to the pod that ran before, and kubelet's pod uid is a hash
     of the parsed pod: so the rollback is done when a container of ``old_pod_uid`` runs (the
     old container, if kubelet never switched, or a new one). With no such pod known, any
-    running container outside the failed pods will do.
+    running container outside the failed pods will do. When the restored manifest is the same
+    pod as the ``pushed`` one after the API's defaults, kubelet restarts nothing either way:
+    the running container is the one to verify.
 
     Never raises for an ordinary failure: the caller turns the result into exit 3 or 4.
     """
@@ -97,11 +101,18 @@ def rollback_host(
             content = ctx.transport.read(backup / manifest_path.name, sudo=ctx.state.become)
         ctx.transport.put_atomic(content or live, manifest_path, mode=0o600, sudo=ctx.state.become)
         restored = content or live
+        unchanged_pod = pushed is not None and same_pod(restored, pushed)
+        if unchanged_pod:
+            ctx.emit(
+                "rollback", "info", "the restored manifest is the same pod: no restart, no wait"
+            )
 
         def probe() -> ContainerInfo | None:
             for container in list_containers(ctx) or ():
                 if not container.is_running:
                     continue
+                if unchanged_pod:
+                    return container
                 if old_pod_uid is not None and container.pod_uid == old_pod_uid:
                     return container
                 if old_pod_uid is None and container.pod_uid not in failed_pod_uids:

@@ -156,9 +156,13 @@ def _check_flags(argv: list[str], state: DesiredState, out: _Problems) -> None:
     if not argv or argv[0] != "kube-apiserver":
         out.add(f"command[0] is {argv[0] if argv else None!r}, expected 'kube-apiserver'")
     seen: dict[str, list[str]] = {}
+    bare = state.host.vars.get("apiserver_bare_flags")
+    bare_flags = {str(b).lstrip("-") for b in bare} if isinstance(bare, list) else set()
     for arg in argv[1:]:
         name, sep, value = arg[2:].partition("=")
-        if not arg.startswith("--") or not sep or not name:
+        if not sep and name in bare_flags:
+            value = "true"  # a bare boolean flag (apiserver_bare_flags), as pflag reads it
+        elif not arg.startswith("--") or not sep or not name:
             out.add(f"argument {arg!r} is not in --name=value form")
             continue
         seen.setdefault(name.replace("_", "-"), []).append(value)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 
 from deployer.desired import DesiredState
 from deployer.errors import InputProblem
+from deployer.render import adoption as adopt
 from deployer.versions import version_table
 
 __all__ = [
@@ -119,6 +120,21 @@ class TemplateContext:
     env: tuple[tuple[str, str], ...]
     #: ``"<digest>  <path>"`` lines joined by newlines, ``""`` when no digests were given.
     checksums: str
+    #: Pod annotations ``(key, value)``, sorted: the two above plus ``apiserver_pod_annotations``.
+    annotations: tuple[tuple[str, str], ...] = ()
+    #: Pod labels ``(key, value)``, sorted (kubeadm's two plus ``apiserver_pod_labels``).
+    labels: tuple[tuple[str, str], ...] = (
+        ("component", "kube-apiserver"),
+        ("tier", "control-plane"),
+    )
+    #: The template's own pod fields still to write (not replaced or removed by the inventory).
+    pod_defaults: frozenset[str] = adopt.POD_TEMPLATE_FIELDS
+    #: ``apiserver_pod_fields``: ``(field, value)`` sorted; values go through ``| yaml_json``.
+    pod_fields: tuple[tuple[str, object], ...] = ()
+    #: The template's own container fields still to write.
+    container_defaults: frozenset[str] = adopt.CONTAINER_TEMPLATE_FIELDS
+    #: ``apiserver_container_fields``: ``(field, value)`` sorted, through ``| yaml_json``.
+    container_fields: tuple[tuple[str, object], ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         """Return the context as Jinja's globals for one render."""
@@ -231,14 +247,48 @@ def _extra_volume(
     return HostPathVolume(str(name), str(host), str(mount), bool(read_only), str(path_type))
 
 
-def _volumes(state: DesiredState, problems: list[InputProblem]) -> tuple[HostPathVolume, ...]:
-    # kubeadm keys volumes by name, so an extra volume named like a default one replaces it.
-    by_name = {v.name: v for v in KUBEADM_VOLUMES}
+def _volumes(
+    state: DesiredState, adoption: adopt.Adoption, problems: list[InputProblem]
+) -> tuple[HostPathVolume, ...]:
+    # kubeadm keys volumes by name, so an extra volume named like a default one replaces it
+    # (in place, when the order is the listed one).
+    by_name = {v.name: v for v in KUBEADM_VOLUMES} if adoption.default_volumes else {}
     for index, raw in enumerate(state.extra_volumes):
         volume = _extra_volume(state, index, raw, problems)
         if volume is not None:
             by_name[volume.name] = volume
+    if adoption.volumes_listed:
+        return tuple(by_name.values())
     return tuple(by_name[name] for name in sorted(by_name))
+
+
+def _pod_extras(
+    adoption: adopt.Adoption, advertise_endpoint: str, checksums: str
+) -> dict[str, object]:
+    annotations: dict[str, str] = {}
+    if checksums:
+        annotations["deployer/file-checksums"] = checksums
+    if advertise_endpoint:
+        annotations["kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint"] = (
+            advertise_endpoint
+        )
+    pod = adoption.pod_fields or {}
+    container = adoption.container_fields or {}
+    return {
+        "annotations": tuple(
+            (k, str(v)) for k, v in adopt.merged(annotations, adoption.annotations)
+        ),
+        "labels": tuple(
+            (k, str(v))
+            for k, v in adopt.merged(
+                {"component": "kube-apiserver", "tier": "control-plane"}, adoption.labels
+            )
+        ),
+        "pod_defaults": adopt.POD_TEMPLATE_FIELDS - set(pod),
+        "pod_fields": tuple((k, v) for k, v in sorted(pod.items()) if v is not None),
+        "container_defaults": adopt.CONTAINER_TEMPLATE_FIELDS - set(container),
+        "container_fields": tuple((k, v) for k, v in sorted(container.items()) if v is not None),
+    }
 
 
 def _cpu_request(state: DesiredState, problems: list[InputProblem]) -> str:
@@ -289,6 +339,8 @@ def build_context(
     pod (and kubelet restarts the apiserver). Without it there is no such annotation.
     """
     problems: list[InputProblem] = []
+    adoption, adoption_problems = adopt.read_adoption(state)
+    problems.extend(adoption_problems)
     flags = tuple(sorted(state.flags.items()))
     port = _port(state, problems)
     advertise = state.flags.get("advertise-address", "").strip()
@@ -296,20 +348,23 @@ def build_context(
         endpoint, probe_host = endpoint_and_probe_host(advertise, port)
     else:
         endpoint, probe_host = "", "127.0.0.1"
+    checksums = _checksums(state, file_digests, problems)
+    ordered = adopt.ordered_flags(state.flags, adoption)
     context = TemplateContext(
         host_name=state.host.name,
         kubernetes_version=state.kubernetes_version,
         kubernetes_minor=state.kubernetes_minor,
         image=state.image,
-        command=("kube-apiserver", *(f"--{name}={value}" for name, value in flags)),
+        command=("kube-apiserver", *(adopt.argument(n, v, adoption) for n, v in ordered)),
         flags=flags,
         advertise_endpoint=endpoint,
         probe_host=probe_host,
         probe_port=port,
         probe_port_name=_probe_port_name(state),
         cpu_request=_cpu_request(state, problems),
-        volumes=_volumes(state, problems),
+        volumes=_volumes(state, adoption, problems),
         env=tuple(sorted(state.extra_env.items())),
-        checksums=_checksums(state, file_digests, problems),
+        checksums=checksums,
+        **_pod_extras(adoption, endpoint, checksums),  # type: ignore[arg-type]
     )
     return context, problems

@@ -30,6 +30,7 @@ import jinja2
 from deployer.desired import DesiredState
 from deployer.errors import InputProblem, TemplateError
 from deployer.model.manifest import Manifest
+from deployer.render.adoption import yaml_json, yaml_key
 from deployer.render.context import build_context
 from deployer.render.quoting import UnquotedValueError, finalize, yaml_bool, yaml_int, yaml_str
 
@@ -122,6 +123,8 @@ class ManifestRenderer:
         self._env.filters["yaml_str"] = functools.lru_cache(maxsize=_QUOTE_CACHE_SIZE)(yaml_str)
         self._env.filters["yaml_int"] = yaml_int
         self._env.filters["yaml_bool"] = yaml_bool
+        self._env.filters["yaml_json"] = yaml_json
+        self._env.filters["yaml_key"] = yaml_key
 
     def _template_problem(self, state: DesiredState, exc: Exception) -> InputProblem:
         origin = state.host.origins.get("manifest_template")

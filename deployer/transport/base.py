@@ -77,6 +77,8 @@ class Transport(Protocol):
         client_key_pem: bytes | None = None,
         server_name: str | None = None,
         timeout_s: float = 10.0,
+        method: str = "GET",
+        body: bytes | None = None,
     ) -> HttpResponse:
         """GET ``https://address:port/path`` from the host's side of the connection.
 

@@ -176,8 +176,10 @@ def https_get_over(
     client_cert_pem: bytes | None = None,
     client_key_pem: bytes | None = None,
     timeout_s: float = 10.0,
+    method: str = "GET",
+    body: bytes | None = None,
 ) -> HttpResult:
-    """Do one verified HTTPS GET over ``stream`` and return the parsed answer.
+    """Do one verified HTTPS GET (or ``method`` with a JSON ``body``) over ``stream``.
 
     The server certificate must chain to ``ca_pem`` and match ``server_name`` (a DNS name or
     an IP address, checked against the certificate's SANs). The caller owns ``stream`` and
@@ -200,20 +202,22 @@ def https_get_over(
         ("Host", host_header),
         ("User-Agent", "deployer"),
         ("Accept", "application/json, */*"),
-        ("Connection", "close"),
     ]
+    if body is not None:
+        headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    headers.append(("Connection", "close"))
     request = (
-        f"GET {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
-    ).encode()
+        f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    ).encode() + (body or b"")
     started = time.monotonic()
     try:
         result = _send(stream, obj, incoming, outgoing, request, deadline)
     except TlsProbeError as err:
         if requestlog.is_enabled():
-            _log_exchange(host_header, path, headers, client_cert_pem, started, error=str(err))
+            _log_exchange(method, host_header, path, headers, client_cert_pem, started, error=str(err))
         raise
     if requestlog.is_enabled():
-        _log_exchange(host_header, path, headers, client_cert_pem, started, result=result)
+        _log_exchange(method, host_header, path, headers, client_cert_pem, started, result=result)
     return result
 
 
@@ -237,6 +241,7 @@ def _send(
 
 
 def _log_exchange(
+    method: str,
     host_header: str,
     path: str,
     headers: list[tuple[str, str]],
@@ -254,7 +259,7 @@ def _log_exchange(
         except ValueError:
             identity = "unreadable"
     requestlog.log_exchange(
-        method="GET",
+        method=method,
         url=f"https://{host_header}{path}",
         request_headers=headers,
         client_identity=identity,

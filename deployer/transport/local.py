@@ -168,6 +168,8 @@ class LocalTransport:
         client_key_pem: bytes | None = None,
         server_name: str | None = None,
         timeout_s: float = 10.0,
+        method: str = "GET",
+        body: bytes | None = None,
     ) -> HttpResult:
         """GET ``https://address:port/path`` from this machine, TLS verified against ``ca_pem``.
 
@@ -186,6 +188,8 @@ class LocalTransport:
                     client_cert_pem=client_cert_pem,
                     client_key_pem=client_key_pem,
                     timeout_s=timeout_s,
+                    method=method,
+                    body=body,
                 )
         except (OSError, TlsProbeError) as err:
             raise TransportError(f"https://{header}{path}: {err}", host=self.host.name) from err

@@ -364,6 +364,8 @@ class SshTransport:
         client_key_pem: bytes | None = None,
         server_name: str | None = None,
         timeout_s: float = 10.0,
+        method: str = "GET",
+        body: bytes | None = None,
     ) -> HttpResult:
         """GET ``https://address:port/path`` from the host's side, TLS verified against ``ca_pem``.
 
@@ -395,6 +397,8 @@ class SshTransport:
                 client_cert_pem=client_cert_pem,
                 client_key_pem=client_key_pem,
                 timeout_s=timeout_s,
+                method=method,
+                body=body,
             )
         except TlsProbeError as err:
             raise TransportError(

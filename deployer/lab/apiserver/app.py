@@ -8,12 +8,14 @@ bytes. Paths, status codes and bodies are kube-apiserver's (see ``health.py``,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from deployer.lab.apiserver import documents
 from deployer.lab.apiserver.auth import Identity, Request, authorize
+from deployer.lab.apiserver.configmaps import ConfigMapStore
 from deployer.lab.apiserver.health import (
     SLOW_HOOKS,
     HealthCheck,
@@ -61,6 +63,8 @@ class AppConfig:
     #: The node's name and address (mirror pods).
     node_name: str = ""
     node_ip: str = ""
+    #: The cluster's ConfigMap store (kubeadm-config), shared by the nodes; None: none.
+    configmaps: Path | None = None
 
     @property
     def minor(self) -> int:
@@ -106,6 +110,7 @@ class ApiServerApp:
         query: Mapping[str, Sequence[str]],
         identity: Identity,
         accept: str = "",
+        body: bytes = b"",
     ) -> Reply:
         """Authorize and answer one request from an authenticated ``identity``."""
         kind = "readOnly" if method in ("GET", "HEAD", "OPTIONS") else "mutating"
@@ -133,7 +138,7 @@ class ApiServerApp:
                     details = {"name": request.name, "kind": request.resource}
             reply = json_reply(403, documents.status(403, decision.message, "Forbidden", details))
         else:
-            reply = self._route(method, path, query, accept)
+            reply = self._route(method, path, query, accept, body)
         resource = request.resource or ""
         self._metrics.record_request(
             request.verb.upper(), resource, "" if resource else path, reply.status
@@ -145,9 +150,17 @@ class ApiServerApp:
         return json_reply(401, documents.status(401, "Unauthorized", "Unauthorized"))
 
     def _route(
-        self, method: str, path: str, query: Mapping[str, Sequence[str]], accept: str
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Sequence[str]],
+        accept: str,
+        body: bytes = b"",
     ) -> Reply:
         parts = [part for part in path.split("/") if part]
+        request = classify(method, path)
+        if request.resource == "configmaps":
+            return self._configmaps(method, request.namespace, request.name, body)
         if method not in ("GET", "HEAD"):
             message = "the server does not allow this method on the requested resource"
             return json_reply(405, documents.status(405, message, "MethodNotAllowed", {}))
@@ -163,7 +176,6 @@ class ApiServerApp:
             return json_reply(200, documents.api_resource_list())
         if path == "/metrics":
             return Reply(200, self._metrics.render().encode(), headers(_METRICS_TYPE))
-        request = classify(method, path)
         if request.resource == "componentstatuses" and request.namespace is None:
             return self._resources.component_statuses(request.name, accept)
         if request.resource == "pods":
@@ -172,6 +184,37 @@ class ApiServerApp:
             message = "the server could not find the requested resource"
             return json_reply(404, documents.status(404, message, "NotFound", {}))
         return not_found_text()
+
+    def _configmaps(
+        self, method: str, namespace: str | None, name: str | None, body: bytes
+    ) -> Reply:
+        store = ConfigMapStore(self._config.configmaps) if self._config.configmaps else None
+        if method in ("GET", "HEAD") and name is None:
+            items = store.list(namespace) if store else []
+            return json_reply(
+                200,
+                {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {}, "items": items},
+            )
+        if method in ("GET", "HEAD") and namespace is not None and name is not None:
+            found = store.get(namespace, name) if store else None
+            if found is None:
+                return _not_found("configmaps", name)
+            return json_reply(200, found)
+        if method == "PUT" and namespace is not None and name is not None and store:
+            try:
+                obj = json.loads(body)
+            except ValueError as exc:
+                return json_reply(400, documents.status(400, str(exc), "BadRequest", {}))
+            if not isinstance(obj, dict):
+                return json_reply(400, documents.status(400, "not an object", "BadRequest", {}))
+            status, answer = store.replace(namespace, name, obj)
+            if isinstance(answer, dict):
+                return json_reply(status, answer)
+            reason = {404: "NotFound", 409: "Conflict"}.get(status, "BadRequest")
+            details = {"name": name, "kind": "configmaps"}
+            return json_reply(status, documents.status(status, answer, reason, details))
+        message = "the server does not allow this method on the requested resource"
+        return json_reply(405, documents.status(405, message, "MethodNotAllowed", {}))
 
     def _health(self, endpoint: str, single: str, query: Mapping[str, Sequence[str]]) -> Reply:
         checks = self._checks(endpoint)
@@ -268,7 +311,19 @@ def classify(method: str, path: str) -> Request:
         if rest[0] == "namespaces" and len(rest) >= 3:
             namespace, rest = rest[1], rest[2:]
         name = rest[1] if len(rest) >= 2 else None
-        verb = {"GET": "list" if name is None else "get", "HEAD": "get"}.get(method, method.lower())
+        verb = {
+            "GET": "list" if name is None else "get",
+            "HEAD": "get",
+            "PUT": "update",
+            "POST": "create",
+        }.get(method, method.lower())
         return Request(path, verb, rest[0], name, namespace)
     verb = {"GET": "get", "HEAD": "head"}.get(method, method.lower())
     return Request(path, verb)
+
+
+def _not_found(resource: str, name: str) -> Reply:
+    details = {"name": name, "kind": resource}
+    return json_reply(
+        404, documents.status(404, f'{resource} "{name}" not found', "NotFound", details)
+    )

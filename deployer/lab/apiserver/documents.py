@@ -108,7 +108,7 @@ def api_group_list() -> dict[str, object]:
 
 
 def api_resource_list() -> dict[str, object]:
-    """Return ``/api/v1`` (``APIResourceList``): mirror pods and componentstatuses."""
+    """Return ``/api/v1`` (``APIResourceList``): mirror pods, configmaps, componentstatuses."""
     return {
         "kind": "APIResourceList",
         "groupVersion": "v1",
@@ -121,6 +121,14 @@ def api_resource_list() -> dict[str, object]:
                 "verbs": ["get", "list"],
                 "shortNames": ["po"],
                 "categories": ["all"],
+            },
+            {
+                "name": "configmaps",
+                "singularName": "configmap",
+                "namespaced": True,
+                "kind": "ConfigMap",
+                "verbs": ["get", "list", "update"],
+                "shortNames": ["cm"],
             },
             {
                 "name": "componentstatuses",

@@ -29,6 +29,7 @@ from typing import TextIO
 
 from deployer.lab.apiserver.app import ApiServerApp, AppConfig
 from deployer.lab.apiserver.auth import Identity, parse_token_file
+from deployer.lab.apiserver.configmaps import store_path
 from deployer.lab.apiserver.files import (
     complete_file_error,
     config_file_error,
@@ -214,6 +215,7 @@ def _serve(
         kubelet_state=Path(node_root) / "var/lib/kubelet/state.json" if node_root else None,
         node_name=env.get("DEPLOYER_LAB_NODE_NAME", ""),
         node_ip=advertised,
+        configmaps=store_path(Path(node_root)) if node_root else None,
     )
     metrics = RequestMetrics(time.time())
     app = ApiServerApp(config, _etcd_probe(args, mounts, metrics), lifecycle, metrics, log)

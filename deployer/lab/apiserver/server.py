@@ -142,8 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(min(length, 1 << 20))
+        body = self.rfile.read(min(length, 1 << 20)) if length else b""
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         identity = self._authenticate()
@@ -151,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply = (
             app.unauthorized()
             if identity is None
-            else app.handle(method, url.path, query, identity, self.headers.get("Accept", ""))
+            else app.handle(method, url.path, query, identity, self.headers.get("Accept", ""), body)
         )
         self._send(reply, include_body=method != "HEAD")
         if self.server.log.v(3):

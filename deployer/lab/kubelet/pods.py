@@ -1,10 +1,11 @@
 """Static pods as kubelet's file source reads them: parse, default, name, hash.
 
 Pure functions only. What is imitated (kubelet ``pkg/kubelet/config/common.go``):
-- the pod UID is a hash (FNV-128a, 32 hex digits) of the *parsed* pod plus ``host:<node>`` and
-  ``file:<path>``, so a
-  byte change that parses to the same object changes nothing, while the same pod in another
-  file (``kube-apiserver.yaml.bak``) is another pod;
+- the pod UID is a hash (FNV-128a, 32 hex digits) of the *decoded and defaulted* pod
+  (``defaults.py``, the stand-in's own copy of the API's defaulting) plus ``host:<node>`` and
+  ``file:<path>``, so a byte change that decodes to the same object (quoting, comments,
+  ``dnsPolicy: ClusterFirst`` written out) changes nothing, while the same pod in another file
+  (``kube-apiserver.yaml.bak``) is another pod;
 - the pod name gets the node name: ``<metadata.name>-<node name lowercased>``;
 - a pod that fails validation is logged and skipped, never half-run.
 """
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import yaml
+
+from deployer.lab.kubelet.defaults import decode_pod
 
 __all__ = [
     "ContainerSpec",
@@ -209,7 +212,8 @@ def parse_static_pod(content: bytes, *, source: str, node_name: str) -> StaticPo
     grace = spec.get("terminationGracePeriodSeconds", _DEFAULT_GRACE_S)
     if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
         raise PodParseError("spec.terminationGracePeriodSeconds: must be a non-negative number")
-    hashed = json.dumps(doc, sort_keys=True, default=str) + f"host:{node_name}file:{source}"
+    decoded = decode_pod(doc)
+    hashed = json.dumps(decoded, sort_keys=True, default=str) + f"host:{node_name}file:{source}"
     uid = str(meta.get("uid") or format(_fnv128a(hashed.encode()), "032x"))
     return StaticPod(
         source=source,

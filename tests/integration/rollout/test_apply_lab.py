@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 from rollout_support import Deployer
 
 from deployer.facts.crictl import parse_inspect_args
@@ -291,3 +292,34 @@ def test_hand_edit_is_repaired_and_hosts_checked_with_testinfra(
     backups = host.file(str(node.root / "etc" / "kubernetes" / "tmp"))
     assert backups.is_directory
     assert host.run(f"{node.crictl} ps --name kube-apiserver -q").stdout.strip()
+
+
+def test_api_defaults_written_out_plan_as_cosmetic_and_apply_without_a_wait(
+    lab: LabHandle, deployer: Deployer
+) -> None:
+    """The false-wait case: kubelet (the stand-in, with its own defaulting) restarts nothing."""
+    manifest = lab.manifest("lab-cp2")
+    before_id = _container_id(lab, "lab-cp2")
+    pod = yaml.safe_load(manifest.read_bytes())
+    pod["spec"].update(
+        dnsPolicy="ClusterFirst",
+        restartPolicy="Always",
+        schedulerName="default-scheduler",
+        terminationGracePeriodSeconds=30,
+        enableServiceLinks=True,
+    )
+    container = pod["spec"]["containers"][0]
+    container.update(terminationMessagePath="/dev/termination-log", terminationMessagePolicy="File")
+    container["readinessProbe"]["successThreshold"] = 1
+    for mount in container["volumeMounts"]:
+        mount.setdefault("readOnly", False)
+    manifest.write_text(yaml.safe_dump(pod, default_flow_style=False))
+    assert deployer("plan") == 2
+    details = deployer.hosts()["lab-cp2"]["details"]
+    assert details["kind"] == "cosmetic"
+    assert "spec.dnsPolicy" in details["field_paths"]
+    assert _container_id(lab, "lab-cp2") == before_id  # the stand-in restarted nothing
+    assert deployer("apply") == 0
+    phases = [p["phase"] for p in deployer.hosts()["lab-cp2"]["phases"]]
+    assert "restart" not in phases
+    assert _container_id(lab, "lab-cp2") == before_id

@@ -1,0 +1,1 @@
+"""deployer import: live manifests into an inventory that plans with no restart."""
