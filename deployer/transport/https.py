@@ -214,7 +214,9 @@ def https_get_over(
         result = _send(stream, obj, incoming, outgoing, request, deadline)
     except TlsProbeError as err:
         if requestlog.is_enabled():
-            _log_exchange(method, host_header, path, headers, client_cert_pem, started, error=str(err))
+            _log_exchange(
+                method, host_header, path, headers, client_cert_pem, started, error=str(err)
+            )
         raise
     if requestlog.is_enabled():
         _log_exchange(method, host_header, path, headers, client_cert_pem, started, result=result)

@@ -116,7 +116,7 @@ class ApiServerApp:
         kind = "readOnly" if method in ("GET", "HEAD", "OPTIONS") else "mutating"
         self._metrics.request_started(kind)
         try:
-            return self._handle(method, path, query, identity, accept)
+            return self._handle(method, path, query, identity, accept, body)
         finally:
             self._metrics.request_finished(kind)
 
@@ -127,6 +127,7 @@ class ApiServerApp:
         query: Mapping[str, Sequence[str]],
         identity: Identity,
         accept: str,
+        body: bytes,
     ) -> Reply:
         request = classify(method, path)
         decision = authorize(identity, request, self._config.authorization_modes)
