@@ -22,7 +22,7 @@ from deployer.facts.crictl import (
     parse_ps,
 )
 
-__all__ = ["DirEntry", "HostObservation", "observe_argv", "parse_observation"]
+__all__ = ["DirEntry", "HostObservation", "early_ca", "observe_argv", "parse_observation"]
 
 _MARK = "@@deployer:"
 _SECTIONS = frozenset(
@@ -208,6 +208,25 @@ def _sections(text: str) -> dict[str, list[str]]:
         if current is not None:
             current.append(line)
     return sections
+
+
+_CA_END = ("\n" + _MARK + "files\n").encode()
+
+
+def early_ca(stdout_so_far: bytes) -> tuple[bool, bytes | None]:
+    """Read the CA from the start of the output, before the observation has finished.
+
+    Returns ``(False, None)`` while the CA section is still arriving, then ``(True, pem)``
+    (``pem`` None when the CA is absent or unreadable: :func:`parse_observation` reports it).
+    """
+    end = stdout_so_far.find(_CA_END)
+    if end < 0:
+        return False, None
+    sections = _sections(stdout_so_far[: end + 1].decode("utf-8", "replace"))
+    try:
+        return True, _file_section(sections.get("ca", []), "cluster CA")
+    except ParseError:
+        return True, None
 
 
 def _rc(lines: list[str]) -> tuple[str | None, list[str]]:

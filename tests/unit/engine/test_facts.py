@@ -14,7 +14,7 @@ import pytest
 from deployer.facts.crictl import ParseError, parse_inspect_args, parse_ps, running_container
 from deployer.facts.health import parse_componentstatuses, parse_health, parse_version
 from deployer.facts.kubeconfig import KubeconfigError, parse_kubeconfig
-from deployer.facts.observe import observe_argv, parse_observation
+from deployer.facts.observe import early_ca, observe_argv, parse_observation
 
 DATA = Path(__file__).parents[2] / "data" / "facts"
 
@@ -266,3 +266,14 @@ def test_listing_names_every_kind_of_entry_without_find(tmp_path: Path) -> None:
         "fifo": "p",
         "with space": "f",
     }
+
+
+def test_the_ca_is_read_before_the_observation_ends(tmp_path: Path) -> None:
+    (tmp_path / "ca.crt").write_text("PEM\n")
+    stdout = _run_observe(tmp_path, "/nonexistent/crictl", []).encode()
+    cut = stdout.index(b"@@deployer:files") + len(b"@@deployer:files")
+    assert early_ca(stdout[:cut]) == (False, None), "the marker line is not complete yet"
+    assert early_ca(stdout[: cut + 1]) == (True, b"PEM\n")
+    assert early_ca(stdout) == (True, parse_observation(stdout.decode()).ca_pem)
+    (tmp_path / "ca.crt").unlink()
+    assert early_ca(_run_observe(tmp_path, "/nonexistent/crictl", []).encode()) == (True, None)
