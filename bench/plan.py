@@ -46,6 +46,7 @@ import io
 import json
 import os
 import pstats
+import resource
 import signal
 import statistics
 import subprocess
@@ -63,6 +64,7 @@ import yaml
 
 from deployer.cli.main import main as deployer_main
 from deployer.lab.kubelet.records import load_state
+from deployer.lab.records_file import load_lab_record
 from deployer.lab.testing import LabHandle, running_lab
 
 FIRST_ADDRESS = "127.0.70.1"
@@ -348,6 +350,61 @@ def profile_plan(inventory: Path, top: int) -> str:
     return text.getvalue()
 
 
+def _cpu_s(pid: int, *, children: bool) -> float:
+    """utime + stime of ``pid`` (plus its reaped children's when asked), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def lab_cpu(lab: LabHandle) -> dict[str, float]:
+    """CPU seconds used so far by the lab's processes, by role.
+
+    ``sshd`` counts the SSH sessions too (the master reaps them: each session's shell, the
+    observation's processes, the crictl clients); ``kubelet`` includes the crictl answers it
+    serves; ``apiserver`` the /readyz answers (and its etcd health checks' client side).
+    """
+    record = load_lab_record(lab.root / "lab.json")
+    totals = {"sshd": 0.0, "kubelet": 0.0, "apiserver": 0.0, "etcd": 0.0}
+    if record is None:
+        return totals
+    for node in lab.nodes:
+        for role, process in record.processes.get(node.name, {}).items():
+            if role in totals:
+                totals[role] += _cpu_s(process.pid, children=role == "sshd")
+        state = load_state(node.kubelet_state)
+        for container in state.containers:
+            if container.pid and container.state == "CONTAINER_RUNNING":
+                totals["apiserver"] += _cpu_s(container.pid, children=False)
+    return totals
+
+
+def cpu_split(lab: LabHandle, work: Workload, tools: dict[str, Callable[[Workload], Any]]) -> str:
+    """One run of each tool, its CPU seconds: its own process and the lab's, by role."""
+    parts = []
+    for name, tool in tools.items():
+        before = lab_cpu(lab)
+        own_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        tool(work)
+        own_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        after = lab_cpu(lab)
+        own = (own_after.ru_utime + own_after.ru_stime) - (
+            own_before.ru_utime + own_before.ru_stime
+        )
+        remote = {k: after[k] - before[k] for k in after}
+        parts.append(
+            f"{name}: own {own:.2f}"
+            + "".join(f", {k} {v:.2f}" for k, v in remote.items())
+            + f" (total {own + sum(remote.values()):.2f})"
+        )
+    return "CPU s per run: " + " | ".join(parts)
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -393,6 +450,7 @@ def bench_plan(
     print(line, flush=True)
     for name, values in samples.items():
         print(f"    runs {name:<8} " + " ".join(f"{v:.3f}" for v in values), flush=True)
+    print(f"    {cpu_split(lab, work, tools)}", flush=True)
     stages = [plan_breakdown(work.inventory) for _ in range(2)]
     for key in stages[0]:
         print(f"    {key:<55} {_median([s[key] for s in stages]):.3f} s", flush=True)

@@ -7,6 +7,7 @@ nothing; deployer must neither wait for a restart that cannot come nor report it
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping, Sequence
 
 from deployer.model.plan import FlagChange
@@ -23,8 +24,14 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=64)
 def load_pod(content: bytes) -> object:
-    """Parse a manifest as kubelet would; None for text that is not one pod (a broken edit)."""
+    """Parse a manifest as kubelet would; None for text that is not one pod (a broken edit).
+
+    Remembered for the last manifests parsed: planning one host asks for the live pod in
+    several places (drift, notes, the decision), and YAML parsing is most of planning's own
+    CPU. The result is shared, so callers only read it.
+    """
     try:
         return parse.load_pod(content)
     except parse.ManifestError:

@@ -10,6 +10,7 @@ import argparse
 import json
 import re
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -146,6 +147,22 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("version", help="Display runtime version information")
     return parser
+
+
+_PARSER: list[argparse.ArgumentParser] = []
+_PARSER_LOCK = threading.Lock()
+
+
+def _shared_parser() -> argparse.ArgumentParser:
+    """One parser per process: building it is most of a call's cost in the CRI server.
+
+    Parsing never changes the parser (every call gets its own namespace), so the server's
+    threads share it.
+    """
+    with _PARSER_LOCK:
+        if not _PARSER:
+            _PARSER.append(_parser())
+        return _PARSER[0]
 
 
 def _matches(pattern: str, text: str) -> bool:
@@ -358,7 +375,7 @@ def main(argv: Sequence[str] | None = None, std: Streams | None = None) -> int:
     std = std or Streams(out=sys.stdout, err=sys.stderr)
     token = _STREAMS.set(std)
     try:
-        args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+        args = _shared_parser().parse_args(sys.argv[1:] if argv is None else argv)
         state = _load(args.state)
         if args.command == "version":
             std.out.write(
