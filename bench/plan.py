@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import functools
 import io
 import json
 import os
@@ -291,45 +292,53 @@ def run_plan_inprocess(inventory: Path) -> float:
     return elapsed
 
 
-def plan_breakdown(inventory: Path) -> dict[str, float]:
-    """One plan, stage by stage, with the library calls the ``plan`` command makes."""
+def plan_breakdown(inventory: Path) -> dict[str, tuple[float, float]]:
+    """One plan, stage by stage: (wall, CPU of this process) with the ``plan`` command's calls."""
     from deployer.engine.observer import build_plan
     from deployer.offline import prepare
     from deployer.transport.options import SshOptions
     from deployer.transport.pool import default_forks, open_transports
 
-    out: dict[str, float] = {}
-    t = time.perf_counter()
+    out: dict[str, tuple[float, float]] = {}
+
+    def since(t: tuple[float, float]) -> tuple[float, float]:
+        return time.perf_counter() - t[0], time.process_time() - t[1]
+
+    def now() -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
+
+    t = now()
     prepared = prepare([inventory])
-    out["prepare (load, validate, render, check)"] = time.perf_counter() - t
+    out["prepare (load, validate, render, check)"] = since(t)
     forks = default_forks(len(prepared.states))
-    t = time.perf_counter()
+    t = now()
     with open_transports(prepared.inventory.hosts, SshOptions(), forks=forks) as connections:
-        out["open_transports (SSH connect + auth, parallel)"] = time.perf_counter() - t
+        out["open_transports (SSH connect + auth, parallel)"] = since(t)
         transports: dict[str, Any] = dict(connections.transports)
         transports.update(connections.unreachable)
-        t = time.perf_counter()
+        t = now()
         plan = build_plan(prepared.states, prepared.manifests, transports, forks=forks)
-        out["build_plan (observe script + readyz, parallel)"] = time.perf_counter() - t
-        t = time.perf_counter()
-    out["close connections"] = time.perf_counter() - t
+        out["build_plan (observe script + readyz, parallel)"] = since(t)
+        t = now()
+    out["close connections"] = since(t)
     if any(h.unreachable for h in plan.hosts):
         raise RuntimeError("a host was unreachable during the breakdown")
     return out
 
 
 def profile_plan(inventory: Path, top: int) -> str:
-    """cProfile one in-process plan over every thread (one profiler per thread, merged)."""
+    """cProfile one in-process plan over every thread: CPU time (``time.thread_time``), a
+    profiler per thread, merged."""
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
 
     def start_thread_profile(frame: FrameType, event: str, arg: object) -> None:
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)
         with lock:
             profiles.append(profile)
         profile.enable()  # replaces this hook for the rest of the thread
 
-    main_profile = cProfile.Profile()
+    main_profile = cProfile.Profile(time.thread_time)
     threading.setprofile(start_thread_profile)
     try:
         main_profile.enable()
@@ -385,24 +394,32 @@ def lab_cpu(lab: LabHandle) -> dict[str, float]:
 
 
 def cpu_split(lab: LabHandle, work: Workload, tools: dict[str, Callable[[Workload], Any]]) -> str:
-    """One run of each tool, its CPU seconds: its own process and the lab's, by role."""
+    """One run of each tool, its CPU seconds: its own process and the lab's, by role.
+
+    Each window lasts the run plus a second (so sshd has reaped the sessions); the lab's idle
+    use over one such window, measured first, is subtracted.
+    """
+
+    def window(action: Callable[[], object]) -> tuple[float, dict[str, float], float]:
+        before, own_before = lab_cpu(lab), resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        action()
+        time.sleep(1.0)
+        own_after, after = resource.getrusage(resource.RUSAGE_CHILDREN), lab_cpu(lab)
+        own = own_after.ru_utime + own_after.ru_stime - own_before.ru_utime - own_before.ru_stime
+        return own, {k: after[k] - before[k] for k in after}, time.perf_counter() - started
+
+    _, idle, idle_s = window(lambda: None)
     parts = []
     for name, tool in tools.items():
-        before = lab_cpu(lab)
-        own_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        tool(work)
-        own_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        after = lab_cpu(lab)
-        own = (own_after.ru_utime + own_after.ru_stime) - (
-            own_before.ru_utime + own_before.ru_stime
-        )
-        remote = {k: after[k] - before[k] for k in after}
+        own, remote, seconds = window(functools.partial(tool, work))
+        remote = {k: max(0.0, v - idle[k] * seconds / idle_s) for k, v in remote.items()}
         parts.append(
             f"{name}: own {own:.2f}"
             + "".join(f", {k} {v:.2f}" for k, v in remote.items())
             + f" (total {own + sum(remote.values()):.2f})"
         )
-    return "CPU s per run: " + " | ".join(parts)
+    return "CPU s per run (lab idle subtracted): " + " | ".join(parts)
 
 
 def _median(values: list[float]) -> float:
@@ -452,8 +469,11 @@ def bench_plan(
         print(f"    runs {name:<8} " + " ".join(f"{v:.3f}" for v in values), flush=True)
     print(f"    {cpu_split(lab, work, tools)}", flush=True)
     stages = [plan_breakdown(work.inventory) for _ in range(2)]
+    print(f"    {'in-process stage (median of 2)':<55} {'wall':>7} {'CPU':>7}", flush=True)
     for key in stages[0]:
-        print(f"    {key:<55} {_median([s[key] for s in stages]):.3f} s", flush=True)
+        wall = _median([s[key][0] for s in stages])
+        cpu = _median([s[key][1] for s in stages])
+        print(f"    {key:<55} {wall:6.3f}s {cpu:6.3f}s", flush=True)
     if profile:
         print(f"    profile of one in-process plan at {size} hosts:", flush=True)
         print(profile_plan(work.inventory, top=25), flush=True)
@@ -577,6 +597,12 @@ def budget(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def _with_venv(
+    run: Callable[[Workload, Path], tuple[float, float]], work: Workload, *, venv: Path
+) -> tuple[float, float]:
+    return run(work, venv)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs per size (median)")
@@ -617,7 +643,7 @@ def main() -> None:
                 peers: dict[str, Callable[[Workload], tuple[float, float]]] = {}
                 if venv is not None and size in peer_sizes:
                     for name in wanted:
-                        peers[name] = lambda w, run=runners[name]: run(w, venv)
+                        peers[name] = functools.partial(_with_venv, runners[name], venv=venv)
                 results[size] = bench_plan(
                     lab,
                     workdir,
