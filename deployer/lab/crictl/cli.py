@@ -355,15 +355,31 @@ def _pods(state: KubeletState, args: argparse.Namespace, std: Streams) -> None:
         _fatal(f'unsupported output format "{args.output}"')
 
 
+#: The last state read per file and the file's identity then (the CRI server answers many
+#: calls between two kubelet writes; each write renames a new file into place).
+_READ_STATES: dict[Path, tuple[tuple[int, int, int], KubeletState]] = {}
+
+
 def _load(path: Path) -> KubeletState:
-    if not path.exists():
+    """The kubelet's state; the last one read is reused while the file is the same."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
         _fatal(
             f'validate service connection: validate CRI v1 runtime API for endpoint "{_ENDPOINT}": '
             'rpc error: code = Unavailable desc = connection error: desc = "transport: Error '
             "while dialing: dial unix /run/containerd/containerd.sock: connect: no such file or "
             'directory"'
         )
-    return load_state(path)
+    version = (status.st_ino, status.st_size, status.st_mtime_ns)
+    with _PARSER_LOCK:
+        cached = _READ_STATES.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    state = load_state(path)  # a file renamed in since stat() is simply read again next time
+    with _PARSER_LOCK:
+        _READ_STATES[path] = (version, state)
+    return state
 
 
 def main(argv: Sequence[str] | None = None, std: Streams | None = None) -> int:
