@@ -12,7 +12,8 @@ nodes; each host keeps its node's variables, so every plan has nothing to do). P
 same lab and **alternating run by run** (one untimed warm-up of each first), every figure the
 wall time of a whole process (interpreter start-up and imports included):
 
-- ``deployer plan -i INV --no-color`` (exit 0 required; its peak RSS is printed too);
+- ``deployer plan -i INV --no-color --forks N`` (every host at once, as the floor and the peers
+  work; deployer's default is at most 32); exit 0 required; its peak RSS is printed too;
 - the floor, ``bench/floor.py``: one paramiko connection per host, ``sha256sum <manifest>``,
   every host at once in threads;
 - optionally the peers doing the same no-op check of each host's manifest, installed by this
@@ -165,7 +166,8 @@ def _timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, f
 
 def run_plan(work: Workload) -> tuple[float, float]:
     """``deployer plan`` as an operator runs it."""
-    return _timed([str(_DEPLOYER), "plan", "-i", str(work.inventory), "--no-color"])
+    forks = ["--forks", str(work.size)]  # every host at once, as the floor and the peers
+    return _timed([str(_DEPLOYER), "plan", "-i", str(work.inventory), "--no-color", *forks])
 
 
 def run_floor(work: Workload) -> tuple[float, float]:
@@ -310,7 +312,7 @@ def plan_breakdown(inventory: Path) -> dict[str, tuple[float, float]]:
     t = now()
     prepared = prepare([inventory])
     out["prepare (load, validate, render, check)"] = since(t)
-    forks = default_forks(len(prepared.states))
+    forks = default_forks(len(prepared.states), len(prepared.states))
     t = now()
     with open_transports(prepared.inventory.hosts, SshOptions(), forks=forks) as connections:
         out["open_transports (SSH connect + auth, parallel)"] = since(t)
