@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -19,8 +20,6 @@ from rich.console import Console
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console, print_plan, print_recap
 from deployer.desired import DesiredState
-from deployer.engine.applier import ApplyOptions, StopSignal, apply_plan, degraded_hosts
-from deployer.engine.events import SystemClock
 from deployer.engine.kubeadm_sync import (
     attach_kubeadm_config,
     sync_enabled,
@@ -30,19 +29,20 @@ from deployer.engine.observer import build_plan, new_run_id
 from deployer.engine.outcome import exit_code_for_run
 from deployer.engine.skew import check_skew
 from deployer.errors import DeployerError, ExitCode, InputError
-from deployer.locks import LocalRunLock, default_local_lock_path
 from deployer.model.manifest import Manifest
 from deployer.model.plan import Plan
 from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import Prepared, prepare
-from deployer.phases.context import HostContext
-from deployer.phases.verify import VerifyFailed, verify_host
-from deployer.report.history import append_history, entry_from_report
-from deployer.report.json_report import write_json_report
-from deployer.report.metrics import write_metrics
 from deployer.transport.base import Transport
 from deployer.transport.options import SshOptions
 from deployer.transport.pool import default_forks, open_transports
+
+if TYPE_CHECKING:
+    from deployer.engine.applier import StopSignal
+
+# Why some imports sit in the functions below: plan is what every run starts with, and the
+# applier, the locks, verify's checks and the report writers (prometheus_client, http.server)
+# cost it a tenth of a second of start-up for nothing; each command imports what it uses.
 
 __all__ = ["register"]
 
@@ -126,10 +126,16 @@ def _finish(
         exit_code=int(code),
     )
     if json_path:
+        from deployer.report.json_report import write_json_report
+
         write_json_report(report, json_path)
     if metrics_path:
+        from deployer.report.metrics import write_metrics
+
         write_metrics(report, Path(metrics_path))
     if run.command in ("apply", "converge"):
+        from deployer.report.history import append_history, entry_from_report
+
         try:
             append_history(entry_from_report(report, inventories=inventories))
         except OSError as exc:
@@ -312,6 +318,10 @@ def _rollout(
     lock_path: str | None,
     max_hosts: int | None = None,
 ) -> int:
+    from deployer.engine.applier import ApplyOptions, StopSignal, apply_plan, degraded_hosts
+    from deployer.engine.events import SystemClock
+    from deployer.locks import LocalRunLock, default_local_lock_path
+
     prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
     lock = LocalRunLock.acquire(
         Path(lock_path) if lock_path else default_local_lock_path(),
@@ -608,9 +618,12 @@ def verify(
     run = _start("verify", no_color, verbose, to_stderr=json_path == "-")
     prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
     reports: list[HostReport] = []
-    with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
-        from deployer.transport.pool import run_parallel
+    from deployer.engine.events import SystemClock
+    from deployer.phases.context import HostContext
+    from deployer.phases.verify import VerifyFailed, verify_host
+    from deployer.transport.pool import run_parallel
 
+    with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
         ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
         states = {s.host.name: s for s in prepared.states}
 

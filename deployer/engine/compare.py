@@ -10,6 +10,7 @@ another order, are the same configuration but another pod, so kubelet restarts.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping, Sequence
 
 from deployer import podspec
@@ -30,8 +31,14 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=64)
 def load_pod(content: bytes) -> object:
-    """Parse a manifest as kubelet would; None for text that is not one pod (a broken edit)."""
+    """Parse a manifest as kubelet would; None for text that is not one pod (a broken edit).
+
+    Remembered for the last manifests parsed: planning one host asks for the live pod in
+    several places (drift, notes, the decision), and YAML parsing is most of planning's own
+    CPU. The result is shared, so callers only read it.
+    """
     try:
         return parse.load_pod(content)
     except parse.ManifestError:

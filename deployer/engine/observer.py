@@ -7,6 +7,7 @@ to ``--forks``); applying never does.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -32,36 +33,86 @@ def new_run_id() -> str:
 Rerender = Callable[[DesiredState, Mapping[str, str]], Manifest]
 
 
-def _plan_one(
-    state: DesiredState, desired: Manifest, transport: Transport, rerender: Rerender | None
-) -> HostPlan:
-    try:
-        observed = observe_host(transport, state)
-    except DeployerError as exc:
-        return plan_host(state, desired, None, unreachable=str(exc))
-    if state.checksum_files and rerender is not None:
-        # The checksum annotation needs the files' digests as the host has them now.
-        wanted = set(state.checksum_files)
-        digests = {f.path: f.sha256 for f in observed.files if f.path in wanted and f.sha256}
-        desired = rerender(state, digests)
-    plan = plan_host(state, desired, observed)
-    if observed.ca_pem is None:
-        return dataclasses.replace(
-            plan, is_ready=None, ready_detail=f"no CA at {state.cluster_ca_file} to verify TLS"
-        )
+def _readyz(transport: Transport, state: DesiredState, ca_pem: bytes) -> tuple[bool, str]:
+    """Probe ``/readyz?verbose`` from the host's side: (ready, why not)."""
     try:
         response = transport.https_get(
             state.probe_address,
             state.probe_port,
             "/readyz?verbose",
-            ca_pem=observed.ca_pem,
+            ca_pem=ca_pem,
             timeout_s=5.0,
         )
     except (DeployerError, OSError) as exc:
-        return dataclasses.replace(plan, is_ready=False, ready_detail=f"readyz: {exc}")
+        return False, f"readyz: {exc}"
     report = parse_health(response.status, response.body)
-    detail = "" if report.ok else f"readyz {report.status}: {', '.join(report.failed)}"
-    return dataclasses.replace(plan, is_ready=report.ok, ready_detail=detail)
+    return report.ok, "" if report.ok else f"readyz {report.status}: {', '.join(report.failed)}"
+
+
+class _EarlyProbe:
+    """``/readyz`` started as soon as the observation has printed the CA, in a thread.
+
+    Why: the probe and the rest of the observation (crictl, digests) then share the time on
+    the same connection, instead of the probe's channel, TLS handshake and request coming
+    after the script's last byte.
+    """
+
+    def __init__(self, transport: Transport, state: DesiredState) -> None:
+        self._transport = transport
+        self._state = state
+        self._ca: bytes | None = None
+        self._result: tuple[bool, str] | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, ca_pem: bytes | None) -> None:
+        """Start the probe with the CA just read (nothing to probe without one)."""
+        if ca_pem is None:
+            return
+        self._ca = ca_pem
+
+        def probe() -> None:
+            self._result = _readyz(self._transport, self._state, ca_pem)
+
+        self._thread = threading.Thread(target=probe, name="plan-readyz", daemon=True)
+        self._thread.start()
+
+    def result(self, ca_pem: bytes) -> tuple[bool, str]:
+        """The probe's answer for ``ca_pem``; probed now if it was not started with it."""
+        self.wait()
+        if self._result is not None and self._ca == ca_pem:
+            return self._result
+        return _readyz(self._transport, self._state, ca_pem)
+
+    def wait(self) -> None:
+        """Let a started probe finish (before its connection closes)."""
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _plan_one(
+    state: DesiredState, desired: Manifest, transport: Transport, rerender: Rerender | None
+) -> HostPlan:
+    early = _EarlyProbe(transport, state)
+    try:
+        observed = observe_host(transport, state, on_ca=early.start)
+    except DeployerError as exc:
+        early.wait()
+        return plan_host(state, desired, None, unreachable=str(exc))
+    try:
+        if state.checksum_files and rerender is not None:
+            # The checksum annotation needs the files' digests as the host has them now.
+            wanted = set(state.checksum_files)
+            digests = {f.path: f.sha256 for f in observed.files if f.path in wanted and f.sha256}
+            desired = rerender(state, digests)
+        plan = plan_host(state, desired, observed)
+    finally:
+        early.wait()
+    if observed.ca_pem is None:
+        return dataclasses.replace(
+            plan, is_ready=None, ready_detail=f"no CA at {state.cluster_ca_file} to verify TLS"
+        )
+    is_ready, detail = early.result(observed.ca_pem)
+    return dataclasses.replace(plan, is_ready=is_ready, ready_detail=detail)
 
 
 def build_plan(
@@ -73,7 +124,7 @@ def build_plan(
     run_id: str | None = None,
     rerender: Rerender | None = None,
 ) -> Plan:
-    """Observe each host (one round trip and one readyz probe) and plan it.
+    """Observe each host (one round trip, ``/readyz`` probed alongside) and plan it.
 
     ``transports`` maps host name to an open transport, or to the error that prevented
     opening one (the host is then planned as unreachable). ``rerender`` renders the hosts

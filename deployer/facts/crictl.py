@@ -10,7 +10,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["ContainerInfo", "ParseError", "parse_inspect_args", "parse_ps", "running_container"]
+__all__ = [
+    "ContainerInfo",
+    "ParseError",
+    "parse_inspect_args",
+    "parse_inspect_by_id",
+    "parse_ps",
+    "running_container",
+]
 
 _RUNNING = "CONTAINER_RUNNING"
 
@@ -90,19 +97,14 @@ def running_container(
     return None
 
 
-def parse_inspect_args(text: str) -> tuple[str, ...]:
-    """Return the command line kubelet asked for (``info.config.command`` + ``args``).
-
-    Falls back to ``info.runtimeSpec.process.args`` (what was exec'd) when ``config`` is
-    absent.
-
-    Raises:
-        ParseError: not an ``inspect`` document, or no command line in it.
-    """
+def _load_json(text: str, what: str) -> object:
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(f"crictl inspect printed no JSON: {text.strip()[:200]!r}") from exc
+        raise ParseError(f"crictl {what} printed no JSON: {text.strip()[:200]!r}") from exc
+
+
+def _command_line(doc: object) -> tuple[str, ...]:
     info = doc.get("info") if isinstance(doc, Mapping) else None
     if not isinstance(info, Mapping):
         raise ParseError("crictl inspect JSON has no 'info' object")
@@ -117,3 +119,33 @@ def parse_inspect_args(text: str) -> tuple[str, ...]:
     if isinstance(args, list) and args:
         return tuple(str(a) for a in args)
     raise ParseError("crictl inspect JSON has no command line (info.config / runtimeSpec)")
+
+
+def parse_inspect_args(text: str) -> tuple[str, ...]:
+    """Return the command line kubelet asked for (``info.config.command`` + ``args``).
+
+    Falls back to ``info.runtimeSpec.process.args`` (what was exec'd) when ``config`` is
+    absent.
+
+    Raises:
+        ParseError: not an ``inspect`` document, or no command line in it.
+    """
+    return _command_line(_load_json(text, "inspect"))
+
+
+def parse_inspect_by_id(text: str) -> dict[str, tuple[str, ...]]:
+    """Map container id to command line for what ``crictl inspect`` printed.
+
+    One container prints one object, several print an array (crictl 1.31); the id is
+    ``status.id``.
+
+    Raises:
+        ParseError: not ``inspect`` documents, or one without a command line.
+    """
+    doc = _load_json(text, "inspect")
+    result: dict[str, tuple[str, ...]] = {}
+    for item in doc if isinstance(doc, list) else [doc]:
+        status = item.get("status") if isinstance(item, Mapping) else None
+        cid = status.get("id") if isinstance(status, Mapping) else None
+        result[str(cid or "")] = _command_line(item)
+    return result

@@ -14,20 +14,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from deployer.facts.crictl import ContainerInfo, ParseError, parse_inspect_args, parse_ps
+from deployer.facts.crictl import (
+    ContainerInfo,
+    ParseError,
+    parse_inspect_args,
+    parse_inspect_by_id,
+    parse_ps,
+)
 
-__all__ = ["DirEntry", "HostObservation", "observe_argv", "parse_observation"]
+__all__ = ["DirEntry", "HostObservation", "early_ca", "observe_argv", "parse_observation"]
 
 _MARK = "@@deployer:"
-_SECTIONS = frozenset({"files", "ca", "manifest", "listing", "ps", "inspect", "kubelet", "end"})
+_SECTIONS = frozenset(
+    {"files", "ca", "manifest", "listing", "ps", "inspect", "inspect-by-id", "kubelet", "end"}
+)
 
 # $1 manifest folder, $2 manifest file name, $3 crictl, $4 cluster CA file, $5 the number N
 # of referenced files that follow, $6..$(5+N) those files, then the kubelet health check argv.
+# Processes: sha256sum and stat for all watched files, base64 for the CA and the manifest,
+# crictl twice, the kubelet check; the listing and the rest are shell builtins. The CA comes
+# first, so a reader of the stream can start the /readyz probe while the rest runs.
 _SCRIPT = r"""
 dir=$1; name=$2; crictl=$3; ca=$4; nf=$5; shift 5
 m=@@deployer
+echo "$m:ca"
+if [ -f "$ca" ]; then base64 < "$ca" || echo "$m:unreadable"; else echo "$m:absent"; fi
 echo "$m:files"
-# Two processes for all files (not three per file): their digests, then their mtimes.
 # POSIX sh has no arrays: "for" walks the original arguments while "set --" appends the kept
 # ones after them, and "shift" then drops the originals.
 watched() {
@@ -40,8 +52,6 @@ watched() {
 }
 watched "$nf" "$@"
 shift "$nf"
-echo "$m:ca"
-if [ -f "$ca" ]; then base64 < "$ca" || echo "$m:unreadable"; else echo "$m:absent"; fi
 echo "$m:manifest"
 if [ -f "$dir/$name" ]; then
   base64 < "$dir/$name" || echo "$m:unreadable"
@@ -50,18 +60,27 @@ else
 fi
 echo "$m:listing"
 if [ -d "$dir" ]; then
-  find "$dir" -mindepth 1 -maxdepth 1 -printf '%y\t%f\n'
+  for f in "$dir"/* "$dir"/.[!.]* "$dir"/..?*; do
+    if [ -L "$f" ]; then t=l; elif [ -d "$f" ]; then t=d; elif [ -f "$f" ]; then t=f
+    elif [ -p "$f" ]; then t=p; elif [ -S "$f" ]; then t=s; elif [ -c "$f" ]; then t=c
+    elif [ -b "$f" ]; then t=b; else continue; fi
+    printf '%s\t%s\n' "$t" "${f##*/}"
+  done
 else
   echo "$m:nodir"
 fi
 echo "$m:ps"
 "$crictl" ps -a -o json --name '^kube-apiserver$' 2>&1; echo "$m:rc $?"
-id=$("$crictl" ps -q --state running --name '^kube-apiserver$' 2>/dev/null | head -n 1)
+# crictl 1.31+ inspects what its filters select: one call (exit 0 and crictl's help, not JSON,
+# when nothing matches). Older ones refuse the filters: then the running container's id, and
+# inspect that.
 echo "$m:inspect"
-if [ -n "$id" ]; then
-  "$crictl" inspect "$id" 2>&1; echo "$m:rc $?"
+if "$crictl" inspect --state running --name '^kube-apiserver$' 2>/dev/null; then
+  echo "$m:rc 0"
 else
-  echo "$m:rc none"
+  echo "$m:inspect-by-id"
+  id=$("$crictl" ps -q --state running --name '^kube-apiserver$' 2>/dev/null | head -n 1)
+  if [ -n "$id" ]; then "$crictl" inspect "$id" 2>&1; echo "$m:rc $?"; else echo "$m:rc none"; fi
 fi
 echo "$m:kubelet"
 if [ $# -gt 0 ]; then "$@" >/dev/null 2>&1; echo "$m:rc $?"; else echo "$m:rc none"; fi
@@ -191,12 +210,59 @@ def _sections(text: str) -> dict[str, list[str]]:
     return sections
 
 
+_CA_END = ("\n" + _MARK + "files\n").encode()
+
+
+def early_ca(stdout_so_far: bytes) -> tuple[bool, bytes | None]:
+    """Read the CA from the start of the output, before the observation has finished.
+
+    Returns ``(False, None)`` while the CA section is still arriving, then ``(True, pem)``
+    (``pem`` None when the CA is absent or unreadable: :func:`parse_observation` reports it).
+    """
+    end = stdout_so_far.find(_CA_END)
+    if end < 0:
+        return False, None
+    sections = _sections(stdout_so_far[: end + 1].decode("utf-8", "replace"))
+    try:
+        return True, _file_section(sections.get("ca", []), "cluster CA")
+    except ParseError:
+        return True, None
+
+
 def _rc(lines: list[str]) -> tuple[str | None, list[str]]:
     """Split a section into its trailing ``rc`` marker value and the lines before it."""
     for i in range(len(lines) - 1, -1, -1):
         if lines[i].startswith(_MARK + "rc "):
             return lines[i][len(_MARK) + 3 :].strip(), lines[:i]
     return None, lines
+
+
+def _running_args(
+    sections: dict[str, list[str]], containers: tuple[ContainerInfo, ...] | None
+) -> tuple[tuple[str, ...] | None, str | None]:
+    """The newest running container's command line, from whichever inspect answered."""
+    rc, lines = _rc(sections.get("inspect", []))
+    if rc != "0":
+        rc, lines = _rc(sections.get("inspect-by-id", []))
+        if rc == "0":
+            try:
+                return parse_inspect_args("\n".join(lines)), None
+            except ParseError as exc:
+                return None, str(exc)
+        if rc in (None, "none"):
+            return None, None
+        return None, f"crictl inspect failed (exit {rc}): {' '.join(lines)[:300]}"
+    text = "\n".join(lines)
+    if not text.lstrip().startswith(("{", "[")):
+        return None, None  # crictl found nothing running (it prints its help then)
+    try:
+        by_id = parse_inspect_by_id(text)
+    except ParseError as exc:
+        return None, str(exc)
+    running = next((c for c in containers or () if c.is_running), None)
+    if running is not None and running.id in by_id:
+        return by_id[running.id], None
+    return next(iter(by_id.values()), None), None
 
 
 def parse_observation(stdout: str, files: Sequence[str] = ()) -> HostObservation:
@@ -235,15 +301,9 @@ def parse_observation(stdout: str, files: Sequence[str] = ()) -> HostObservation
     else:
         errors.append(f"crictl ps failed (exit {rc}): {' '.join(ps_lines).strip()[:300]}")
 
-    rc, inspect_lines = _rc(sections.get("inspect", []))
-    running_args: tuple[str, ...] | None = None
-    if rc == "0":
-        try:
-            running_args = parse_inspect_args("\n".join(inspect_lines))
-        except ParseError as exc:
-            errors.append(str(exc))
-    elif rc not in (None, "none"):
-        errors.append(f"crictl inspect failed (exit {rc}): {' '.join(inspect_lines)[:300]}")
+    running_args, inspect_error = _running_args(sections, containers)
+    if inspect_error:
+        errors.append(inspect_error)
 
     rc, _ = _rc(sections.get("kubelet", []))
     kubelet_rc = int(rc) if rc not in (None, "none") and rc.isdigit() else None

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from deployer.lab.atomic import write_atomic, write_json_atomic
+from deployer.lab.crictl.build import compile_client
 from deployer.lab.etcd import start_etcd
 from deployer.lab.faults import read_faults
 from deployer.lab.health import port_open
@@ -51,7 +52,8 @@ def _crictl_script(node: NodeLayout) -> str:
     argv = [sys.executable, "-m", "deployer.lab.crictl", "--state", str(node.kubelet_state)]
     return (
         "#!/bin/sh\n"
-        "# crictl stand-in of the deployer lab: reads this node's kubelet state.\n"
+        "# crictl stand-in of the deployer lab: reads this node's kubelet state (the compiled\n"
+        "# bin/crictl runs this when the kubelet stand-in does not answer on its CRI socket).\n"
         f'exec {" ".join(shlex.quote(a) for a in argv)} "$@"\n'
     )
 
@@ -64,7 +66,8 @@ def _kubelet_check_script(node: NodeLayout) -> str:
         f"pid_file={pid_file}\n"
         '[ -r "$pid_file" ] || exit 3\n'
         'read -r pid start < "$pid_file" || exit 3\n'
-        'stat=$(cat "/proc/$pid/stat" 2>/dev/null) || exit 3\n'
+        "# read, not $(cat ...): a builtin, so the check starts no process of its own.\n"
+        'read -r stat 2>/dev/null < "/proc/$pid/stat" || exit 3\n'
         "# Fields after the command name: state is the 1st, the start time the 20th.\n"
         "rest=${stat##*) }\n"
         "# shellcheck disable=SC2086 # split the fields on purpose\n"
@@ -95,7 +98,10 @@ def prepare_node(layout: LabLayout, node: NodeLayout) -> SshdConfig:
     node.path("/etc/kubernetes/manifests").chmod(0o700)
     if not node.faults_file.exists():
         write_json_atomic(node.faults_file, read_faults(node.faults_file))
-    write_atomic(node.crictl, _crictl_script(node).encode(), mode=0o755)
+    script = _crictl_script(node).encode()
+    write_atomic(node.crictl.with_name("crictl-py"), script, mode=0o755)
+    client = compile_client(layout.root / "lab-bin")
+    write_atomic(node.crictl, client.read_bytes() if client else script, mode=0o755)
     write_atomic(node.kubelet_check, _kubelet_check_script(node).encode(), mode=0o755)
     return sshd_config(layout, node)
 

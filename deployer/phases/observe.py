@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from deployer.desired import DesiredState
 from deployer.errors import TransportError
 from deployer.facts.crictl import ParseError
-from deployer.facts.observe import HostObservation, observe_argv, parse_observation
+from deployer.facts.observe import HostObservation, early_ca, observe_argv, parse_observation
 from deployer.render.paths import referenced_files
-from deployer.transport.base import Transport
+from deployer.transport.base import StreamingTransport, Transport
 
 __all__ = ["observe_host", "watched_files"]
 
@@ -33,8 +34,35 @@ def watched_files(state: DesiredState) -> tuple[PurePosixPath, ...]:
     return tuple(paths)
 
 
-def observe_host(transport: Transport, state: DesiredState) -> HostObservation:
+def _ca_watcher(on_ca: Callable[[bytes | None], None]) -> Callable[[bytes], None]:
+    """A stdout consumer that calls ``on_ca`` once the CA section is complete."""
+    seen = bytearray()
+    done = False
+
+    def feed(chunk: bytes) -> None:
+        nonlocal done
+        if done:
+            return
+        seen.extend(chunk)
+        complete, ca_pem = early_ca(bytes(seen))
+        if complete:
+            done = True
+            on_ca(ca_pem)
+
+    return feed
+
+
+def observe_host(
+    transport: Transport,
+    state: DesiredState,
+    *,
+    on_ca: Callable[[bytes | None], None] | None = None,
+) -> HostObservation:
     """Run the observation command and parse it; file facts carry host paths.
+
+    ``on_ca`` is called once with the cluster CA as soon as it has arrived (the script prints
+    it first), while the rest still runs, when the transport streams (plan starts ``/readyz``
+    with it); it runs in the transport's reading thread and must return quickly.
 
     Raises:
         TransportError: the command could not run or printed something unparsable.
@@ -48,7 +76,12 @@ def observe_host(transport: Transport, state: DesiredState) -> HostObservation:
         state.kubelet_check,
         tuple(state.on_host(p) for p in files),
     )
-    result = transport.run(argv, sudo=state.become, timeout_s=60.0)
+    if on_ca is not None and isinstance(transport, StreamingTransport):
+        result = transport.run_streaming(
+            argv, _ca_watcher(on_ca), sudo=state.become, timeout_s=60.0
+        )
+    else:
+        result = transport.run(argv, sudo=state.become, timeout_s=60.0)
     try:
         observation = parse_observation(result.stdout, tuple(addressed))
     except ParseError as exc:

@@ -6,14 +6,14 @@ and run against SSH in production, without inheriting from anything.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import PurePosixPath
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from deployer.model.host import Host
 from deployer.model.report import CommandResult
 
-__all__ = ["HttpResponse", "Transport"]
+__all__ = ["HttpResponse", "StreamingTransport", "Transport"]
 
 
 class HttpResponse(Protocol):
@@ -88,3 +88,26 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Close the connection; safe to call twice."""
+
+
+@runtime_checkable
+class StreamingTransport(Protocol):
+    """A transport that also hands over a command's stdout as it arrives.
+
+    Why: plan's observation prints the cluster CA first, so the ``/readyz`` probe (which needs
+    it) can start on the same connection while the rest of the observation still runs.
+    Transports without it are used one step after the other.
+    """
+
+    def run_streaming(
+        self,
+        argv: Sequence[str],
+        on_stdout: Callable[[bytes], None],
+        *,
+        sudo: bool = False,
+        timeout_s: float = 60.0,
+    ) -> CommandResult:
+        """:meth:`Transport.run`, calling ``on_stdout`` with each chunk of stdout received.
+
+        ``on_stdout`` runs in the reading thread and must return quickly.
+        """

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any, cast
 
 import paramiko
 from paramiko.hostkeys import HostKeyEntry, HostKeys
@@ -49,12 +50,43 @@ def _split_name(name: str) -> tuple[str, int]:
     return name, 22
 
 
+#: Parsed known_hosts files by (path, inode, size, mtime): a run connecting to 100 hosts reads
+#: and parses the file once, not once per connection (each line is a key to decode).
+_PARSED: dict[str, tuple[tuple[int, int, int], HostKeys]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def _parsed(path: Path) -> HostKeys:
+    """The keys of ``path``, parsed once per version of the file.
+
+    Raises:
+        FileNotFoundError: no such file.
+    """
+    status = path.stat()
+    version = (status.st_ino, status.st_size, status.st_mtime_ns)
+    with _PARSED_LOCK:
+        cached = _PARSED.get(str(path))
+        if cached is None or cached[0] != version:
+            cached = (version, HostKeys(str(path)))
+            _PARSED[str(path)] = cached
+        return cached[1]
+
+
 def load_known_hosts(client: paramiko.SSHClient, path: Path) -> None:
-    """Load ``path`` into ``client`` as the keys to check against; a missing file is empty."""
+    """Load ``path`` into ``client`` as the keys to check against; a missing file is empty.
+
+    The client gets its own list of the cached entries, so a key accepted on one connection
+    (``--accept-new-host-keys``) never leaks into another's checks until the file says so.
+    """
     try:
-        client.load_host_keys(str(path))
+        keys = _parsed(path)
     except FileNotFoundError:
         _log.debug("known_hosts %s does not exist yet", path)
+        return
+    # HostKeys has no public bulk copy (add() scans every entry per key); its entry list has
+    # been paramiko's storage since 1.x.
+    entries: list[HostKeyEntry] = cast(Any, keys)._entries
+    cast(Any, client.get_host_keys())._entries.extend(entries)
 
 
 def _known_hosts_line(path: Path, name: str) -> int | None:

@@ -10,6 +10,7 @@ bodies included).
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import socket
@@ -58,6 +59,15 @@ class TlsProbeError(Exception):
     Internal: each transport turns it into a :class:`deployer.errors.TransportError` naming
     its host.
     """
+
+
+@functools.lru_cache(maxsize=16)
+def _server_context(ca_pem: bytes) -> ssl.SSLContext:
+    """A verifying context for one CA, shared by every probe.
+
+    Every host of a cluster has the same CA, and a context is safe to use from several threads.
+    """
+    return _make_context(ca_pem, None, None)
 
 
 def _make_context(
@@ -193,7 +203,11 @@ def https_get_over(
         raise ValueError(f"HTTP path must start with '/': {path!r}")
     deadline = time.monotonic() + timeout_s
     try:
-        context = _make_context(ca_pem, client_cert_pem, client_key_pem)
+        context = (
+            _server_context(ca_pem)
+            if client_cert_pem is None and client_key_pem is None
+            else _make_context(ca_pem, client_cert_pem, client_key_pem)
+        )
     except (ssl.SSLError, ValueError) as err:
         raise TlsProbeError(f"bad CA or client certificate: {err}") from err
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()

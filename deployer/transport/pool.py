@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,8 +26,10 @@ from deployer.transport.options import SshOptions
 from deployer.transport.ssh import SshTransport
 
 __all__ = [
+    "CLOSE_TIMEOUT_S",
     "MAX_FORKS",
     "Connections",
+    "close_all",
     "connect_host",
     "ParallelResults",
     "default_forks",
@@ -138,8 +141,31 @@ def open_transports(
                 raise failure
         yield Connections(transports=dict(opened), unreachable=unreachable)
     finally:
-        for transport in opened.values():
-            transport.close()
+        close_all(list(opened.values()))
+
+
+#: How long closing the connections may take before the run goes on without them.
+CLOSE_TIMEOUT_S = 3.0
+
+
+def close_all(transports: Sequence[Transport], timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+    """Close every transport at once, waiting at most ``timeout_s`` for all of them.
+
+    Why bounded: a second Ctrl-C raises KeyboardInterrupt wherever the main thread is, and
+    paramiko can be left holding a lock of its own there (``clear_to_send_lock``), so a polite
+    close of that connection would wait forever. The run has nothing left to say to a host by
+    then; its socket goes when the process ends.
+    """
+    threads = [
+        threading.Thread(target=t.close, name="deployer-close", daemon=True) for t in transports
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout_s
+    for thread, transport in zip(threads, transports, strict=True):
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            _log.debug("[%s] closing the connection did not finish", transport.host.name)
 
 
 def run_parallel(

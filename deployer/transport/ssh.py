@@ -14,7 +14,7 @@ import logging
 import select
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import PurePosixPath
 from types import TracebackType
 
@@ -156,7 +156,11 @@ class SshTransport:
     # -- commands ---------------------------------------------------------------------------
 
     def _exec(
-        self, command: str, stdin: bytes | None, timeout_s: float
+        self,
+        command: str,
+        stdin: bytes | None,
+        timeout_s: float,
+        on_stdout: Callable[[bytes], None] | None = None,
     ) -> tuple[int, bytes, bytes]:
         """Run one command line; return (exit code, stdout, stderr), -1 when none came back.
 
@@ -183,8 +187,8 @@ class SshTransport:
                 if left <= 0:
                     raise TimeoutError(command)
                 select.select([channel], [], [], left)
-                _drain(channel, out, err_out)
-            _drain(channel, out, err_out)
+                _drain(channel, out, err_out, on_stdout)
+            _drain(channel, out, err_out, on_stdout)
             if not channel.status_event.wait(max(deadline - time.monotonic(), 0.05)):
                 raise TimeoutError(command)
             code = channel.recv_exit_status()
@@ -221,13 +225,35 @@ class SshTransport:
             CommandFailed: the exit code is not in ``ok_exit_codes``.
             UnreachableError: the connection failed, or sudo needs a password nobody gave.
         """
+        return self._run(argv, sudo, stdin, ok_exit_codes, timeout_s, None)
+
+    def run_streaming(
+        self,
+        argv: Sequence[str],
+        on_stdout: Callable[[bytes], None],
+        *,
+        sudo: bool = False,
+        timeout_s: float = 60.0,
+    ) -> CommandResult:
+        """:meth:`run`, handing each chunk of stdout to ``on_stdout`` as it arrives."""
+        return self._run(argv, sudo, None, (0,), timeout_s, on_stdout)
+
+    def _run(
+        self,
+        argv: Sequence[str],
+        sudo: bool,
+        stdin: bytes | None,
+        ok_exit_codes: Collection[int],
+        timeout_s: float | None,
+        on_stdout: Callable[[bytes], None] | None,
+    ) -> CommandResult:
         items = check_argv(argv)
         limit = self.options.command_timeout_s if timeout_s is None else timeout_s
         wrapped, prefix = self._wrap(items, sudo)
         data = prefix + (stdin or b"")
         started = time.monotonic()
         try:
-            code, out, err = self._exec(command_line(wrapped), data or None, limit)
+            code, out, err = self._exec(command_line(wrapped), data or None, limit, on_stdout)
         except TimeoutError:
             code, out, err = TIMEOUT_EXIT_CODE, b"", f"timed out after {limit:g}s".encode()
         result = CommandResult(
@@ -408,9 +434,17 @@ class SshTransport:
             channel.close()
 
 
-def _drain(channel: paramiko.Channel, out: bytearray, err: bytearray) -> None:
+def _drain(
+    channel: paramiko.Channel,
+    out: bytearray,
+    err: bytearray,
+    on_stdout: Callable[[bytes], None] | None = None,
+) -> None:
     while channel.recv_ready():
-        out += channel.recv(65536)
+        chunk = channel.recv(65536)
+        out += chunk
+        if on_stdout is not None and chunk:
+            on_stdout(chunk)
     while channel.recv_stderr_ready():
         err += channel.recv_stderr(65536)
 

@@ -7,8 +7,8 @@ on a node. ``componentstatuses`` probes ``https://127.0.0.1:10259/healthz`` (sch
 ``:10257`` (controller-manager) like the real registry, certificates unchecked, and reports Go's
 error text when nothing listens.
 
-Timeouts are short (2 s) and etcd results are cached for about a second, so a probe storm from
-the tool or kubelet does not become an etcd storm.
+Timeouts are short (2 s), etcd results are cached for about a second and the connection to etcd
+is kept open, so a probe storm from the tool or kubelet does not become an etcd storm.
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ class EtcdProbe:
         self._on_request = on_request
         self._lock = threading.Lock()
         self._cached: tuple[float, str | None] | None = None
+        self._connections: dict[str, http.client.HTTPConnection] = {}
+        self._connections_lock = threading.Lock()
 
     @property
     def servers(self) -> tuple[str, ...]:
@@ -93,38 +95,60 @@ class EtcdProbe:
             return reason
 
     def check_server(self, url: str) -> str | None:
-        """Ask one member ``GET /health``; ``None`` when it answers ``{"health": "true"}``."""
+        """Ask one member ``GET /health``; ``None`` when it answers ``{"health": "true"}``.
+
+        The connection to each member is kept open between checks, as kube-apiserver keeps its
+        etcd client's: a probe then costs a request, not a TLS handshake on both sides. A kept
+        connection that fails is replaced once, so a stopped or restarted etcd is seen at once.
+        """
         parts = urlsplit(url)
         host = parts.hostname or "127.0.0.1"
+        port = parts.port or 2379
+        if parts.scheme == "https" and self._context is None:
+            return self._tls_error or "etcd client TLS configuration is missing"
+        with self._connections_lock:
+            try:
+                status, body = self._get_health(url, host, port, parts.scheme)
+            except (OSError, http.client.HTTPException) as err:
+                return f"error getting data from etcd: {_go_dial_error(host, port, err)}"
         try:
-            if parts.scheme == "https":
-                if self._context is None:
-                    return self._tls_error or "etcd client TLS configuration is missing"
-                connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                    host, parts.port or 2379, timeout=self._timeout_s, context=self._context
-                )
-            else:
-                connection = http.client.HTTPConnection(
-                    host, parts.port or 2379, timeout=self._timeout_s
+            health = json.loads(body)
+        except ValueError:
+            return f"etcd /health answered {status} with a body that is not JSON"
+        if status == 200 and isinstance(health, dict) and health.get("health") == "true":
+            return None
+        return f"etcd /health answered {status}: {body.decode(errors='replace').strip()}"
+
+    def _get_health(self, url: str, host: str, port: int, scheme: str) -> tuple[int, bytes]:
+        kept = self._connections.pop(url, None)
+        for connection in ([kept] if kept is not None else []) + [None]:
+            fresh = connection is None
+            if connection is None:
+                connection = (
+                    http.client.HTTPSConnection(
+                        host, port, timeout=self._timeout_s, context=self._context
+                    )
+                    if scheme == "https"
+                    else http.client.HTTPConnection(host, port, timeout=self._timeout_s)
                 )
             started = time.monotonic()
             try:
                 connection.request("GET", "/health")
                 response = connection.getresponse()
-                body = response.read(4096)
-            finally:
+                body = response.read()
+            except (OSError, http.client.HTTPException):
                 connection.close()
-                if self._on_request is not None:
-                    self._on_request(time.monotonic() - started)
-        except (OSError, http.client.HTTPException) as err:
-            return f"error getting data from etcd: {_go_dial_error(host, parts.port or 2379, err)}"
-        try:
-            health = json.loads(body)
-        except ValueError:
-            return f"etcd /health answered {response.status} with a body that is not JSON"
-        if response.status == 200 and isinstance(health, dict) and health.get("health") == "true":
-            return None
-        return f"etcd /health answered {response.status}: {body.decode(errors='replace').strip()}"
+                if fresh:
+                    raise
+                continue  # the kept connection went stale: try a new one
+            if self._on_request is not None:
+                self._on_request(time.monotonic() - started)
+            if response.will_close:
+                connection.close()
+            else:
+                self._connections[url] = connection
+            return response.status, body
+        raise OSError("unreachable")  # the loop always returns or raises
 
 
 @dataclass(frozen=True, slots=True)

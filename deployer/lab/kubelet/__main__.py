@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from deployer.lab.atomic import write_atomic
+from deployer.lab.crictl.server import CriServer
 from deployer.lab.kubelet.sync import Kubelet, KubeletConfig
 from deployer.lab.procs import process_record
 
@@ -87,9 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     pid_file = root / "run/kubelet.pid"
     own = process_record("kubelet", os.getpid())
     write_atomic(pid_file, f"{own.pid} {own.start_time}\n".encode())
+    # containerd's socket, answered here: the compiled crictl's fast path (crictl/server.py).
+    cri = CriServer(root, config.state_file)
     try:
         Kubelet(config).run(lambda: bool(stopping), lambda: bool(draining))
     finally:
+        cri.close()
         pid_file.unlink(missing_ok=True)
     log.info('"Kubelet stopped; containers keep running"')
     return 0

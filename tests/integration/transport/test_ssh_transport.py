@@ -12,7 +12,7 @@ import pytest
 from ssh_fixtures import Sshd, SshLab, TlsServer, make_pki, start_tls_server
 
 from deployer.errors import CommandFailed, ExitCode, TransportError, exit_code_for
-from deployer.transport.base import Transport
+from deployer.transport.base import StreamingTransport, Transport
 from deployer.transport.ssh import TIMEOUT_EXIT_CODE, SshTransport
 
 pytestmark = pytest.mark.integration
@@ -28,6 +28,25 @@ def transport(ssh_lab: SshLab, sshd: Sshd) -> Iterator[SshTransport]:
 def test_ssh_transport_satisfies_the_protocol(transport: SshTransport) -> None:
     as_protocol: Transport = transport
     assert as_protocol.host.name == "cp1"
+
+
+def test_run_streaming_hands_over_stdout_before_the_command_ends(
+    transport: SshTransport, tmp_path: Path
+) -> None:
+    """The first line arrives while the command still waits for a file the consumer writes."""
+    go = tmp_path / "go"
+    seen: list[bytes] = []
+
+    def consume(chunk: bytes) -> None:
+        seen.append(chunk)
+        if b"first\n" in b"".join(seen):
+            go.touch()
+
+    script = 'echo first; while [ ! -e "$1" ]; do sleep 0.05; done; echo second'
+    result = transport.run_streaming(["sh", "-c", script, "sh", str(go)], consume, timeout_s=20)
+    assert isinstance(transport, StreamingTransport)
+    assert result.stdout == "first\nsecond\n"
+    assert b"".join(seen) == b"first\nsecond\n"
 
 
 def test_run_returns_stdout_stderr_and_allowed_exit_code(transport: SshTransport) -> None:

@@ -14,7 +14,7 @@ import pytest
 from deployer.facts.crictl import ParseError, parse_inspect_args, parse_ps, running_container
 from deployer.facts.health import parse_componentstatuses, parse_health, parse_version
 from deployer.facts.kubeconfig import KubeconfigError, parse_kubeconfig
-from deployer.facts.observe import observe_argv, parse_observation
+from deployer.facts.observe import early_ca, observe_argv, parse_observation
 
 DATA = Path(__file__).parents[2] / "data" / "facts"
 
@@ -195,3 +195,85 @@ def test_observe_script_digests_and_dates_the_watched_files(tmp_path: Path) -> N
     assert observed.files[0].sha256 == hashlib.sha256(b"rules: []\n").hexdigest()
     assert observed.files[1].mtime is None and observed.files[1].sha256 is None
     assert observed.kubelet_rc == 0, "the kubelet check still gets its own arguments"
+
+
+def _fake_crictl(tmp_path: Path, inspect_filtered: str) -> Path:
+    """A crictl printing recorded answers; ``inspect_filtered`` is its filtered-inspect case."""
+    ps = (DATA / "crictl_ps_running.json").read_text()
+    inspect = (DATA / "crictl_inspect.json").read_text()
+    crictl = tmp_path / "crictl"
+    crictl.write_text(
+        "#!/bin/sh\n"
+        'echo "$*" >> "$0.calls"\n'
+        'case "$*" in\n'
+        f"  'ps -a -o json --name ^kube-apiserver$') cat <<'E'\n{ps}\nE\n;;\n"
+        "  'ps -q --state running --name ^kube-apiserver$') echo b47b5ae659fed79f ;;\n"
+        f"  'inspect --state running --name ^kube-apiserver$') {inspect_filtered} ;;\n"
+        f"  'inspect b47b5ae659fed79f') cat <<'E'\n{inspect}\nE\n;;\n"
+        "  *) exit 1 ;;\n"
+        "esac\n"
+    )
+    crictl.chmod(0o755)
+    return crictl
+
+
+def test_crictl_131_is_called_twice_and_the_running_container_is_picked(tmp_path: Path) -> None:
+    doc = json.loads((DATA / "crictl_inspect.json").read_text())
+    old = json.loads(json.dumps(doc))
+    old["status"]["id"] = "a11b5ae659fed79fbc89253c7122c74a87e5640cd99edd0963022cadff60a7dd"
+    old["info"]["config"]["command"] = ["kube-apiserver", "--old"]
+    (tmp_path / "both.json").write_text(json.dumps([old, doc], indent=2) + "\n")
+    crictl = _fake_crictl(tmp_path, f"cat {tmp_path / 'both.json'}")
+    observed = parse_observation(_run_observe(tmp_path, str(crictl), []))
+    assert observed.running is not None
+    assert observed.running_args == tuple(doc["info"]["config"]["command"])
+    assert observed.errors == ()
+    assert len((tmp_path / "crictl.calls").read_text().splitlines()) == 2
+
+
+def test_older_crictl_refusing_inspect_filters_is_asked_by_id(tmp_path: Path) -> None:
+    crictl = _fake_crictl(tmp_path, "echo 'flag provided but not defined: -state' >&2; exit 1")
+    observed = parse_observation(_run_observe(tmp_path, str(crictl), []))
+    assert observed.running_args is not None and observed.running_args[0] == "kube-apiserver"
+    assert observed.errors == ()
+
+
+def test_nothing_running_on_crictl_131_is_no_error(tmp_path: Path) -> None:
+    crictl = _fake_crictl(tmp_path, "echo 'USAGE: crictl inspect'")
+    observed = parse_observation(_run_observe(tmp_path, str(crictl), []))
+    assert observed.running_args is None
+    assert observed.errors == ()
+
+
+def test_listing_names_every_kind_of_entry_without_find(tmp_path: Path) -> None:
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    (folder / "kube-apiserver.yaml").write_text("x")
+    (folder / ".hidden").write_text("x")
+    (folder / "..two-dots").write_text("x")
+    (folder / "sub").mkdir()
+    (folder / "link").symlink_to(folder / "nowhere")
+    os.mkfifo(folder / "fifo")
+    (folder / "with space").write_text("x")
+    observed = parse_observation(_run_observe(tmp_path, "/nonexistent/crictl", []))
+    kinds = {e.name: e.kind for e in observed.listing or ()}
+    assert kinds == {
+        "kube-apiserver.yaml": "f",
+        ".hidden": "f",
+        "..two-dots": "f",
+        "sub": "d",
+        "link": "l",
+        "fifo": "p",
+        "with space": "f",
+    }
+
+
+def test_the_ca_is_read_before_the_observation_ends(tmp_path: Path) -> None:
+    (tmp_path / "ca.crt").write_text("PEM\n")
+    stdout = _run_observe(tmp_path, "/nonexistent/crictl", []).encode()
+    cut = stdout.index(b"@@deployer:files") + len(b"@@deployer:files")
+    assert early_ca(stdout[:cut]) == (False, None), "the marker line is not complete yet"
+    assert early_ca(stdout[: cut + 1]) == (True, b"PEM\n")
+    assert early_ca(stdout) == (True, parse_observation(stdout.decode()).ca_pem)
+    (tmp_path / "ca.crt").unlink()
+    assert early_ca(_run_observe(tmp_path, "/nonexistent/crictl", []).encode()) == (True, None)

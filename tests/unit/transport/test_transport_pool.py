@@ -14,6 +14,7 @@ from deployer.transport.local import LocalTransport
 from deployer.transport.options import SshOptions
 from deployer.transport.pool import (
     MAX_FORKS,
+    close_all,
     connect_host,
     default_forks,
     open_transports,
@@ -117,3 +118,19 @@ def test_connect_host_picks_the_transport_a_host_asks_for() -> None:
     assert isinstance(local, LocalTransport)
     with pytest.raises(InventoryError, match="unknown transport"):
         connect_host(Host("x", "127.0.0.1", transport="telnet"), SshOptions())
+
+
+def test_a_close_that_never_returns_does_not_hold_up_the_others() -> None:
+    """paramiko can be left holding its own lock by an interrupt: the run must still end."""
+    release = threading.Event()
+
+    class Stuck(FakeTransport):
+        def close(self) -> None:
+            release.wait()
+
+    stuck, fine = Stuck(HOSTS[0]), FakeTransport(HOSTS[1])
+    try:
+        close_all([stuck, fine], timeout_s=0.2)
+        assert fine.closed
+    finally:
+        release.set()
