@@ -84,7 +84,7 @@ class SshOptions:
     #: Where a sudo password comes from: this environment variable ...
     become_password_env: str = BECOME_PASSWORD_ENV
     #: ... else this callback (given the host name), e.g. a terminal prompt; ``None``: no
-    #: password, so ``sudo -n`` must suffice.
+    #: password, so a step sudo asks a password for fails (UnreachableError).
     prompt_become_password: Callable[[str], Secret] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:

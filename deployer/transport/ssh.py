@@ -24,7 +24,7 @@ from fabric import Connection
 from deployer.errors import CommandFailed, TransportError, UnreachableError
 from deployer.model.host import Host
 from deployer.model.report import CommandResult
-from deployer.transport.become import Become
+from deployer.transport.become import Become, Escalated, SudoExchange
 from deployer.transport.command import check_argv, command_line
 from deployer.transport.connect import close_chain, connect
 from deployer.transport.https import HttpResult, TlsProbeError, https_get_over
@@ -144,20 +144,24 @@ class SshTransport:
     def _escalates(self, sudo: bool) -> bool:
         return self._become.escalates(sudo, self.login_user)
 
-    def _wrap(self, argv: tuple[str, ...], sudo: bool) -> tuple[tuple[str, ...], bytes]:
-        """Return the argv to send and the bytes sudo reads before the command's stdin."""
-
-        def probe(line: str) -> int:
-            return self._exec(line, None, self.options.connect_timeout_s)[0]
-
-        return self._become.wrap(argv, sudo=sudo, login_user=self.login_user, probe=probe)
+    def _wrap(self, argv: tuple[str, ...], sudo: bool, payload: bytes | None) -> Escalated:
+        """Return the command to send and, under sudo, the exchange that drives its stdin."""
+        return self._become.wrap(argv, sudo=sudo, login_user=self.login_user, payload=payload)
 
     # -- commands ---------------------------------------------------------------------------
 
     def _exec(
-        self, command: str, stdin: bytes | None, timeout_s: float
+        self,
+        command: str,
+        stdin: bytes | None,
+        timeout_s: float,
+        exchange: SudoExchange | None = None,
     ) -> tuple[int, bytes, bytes]:
         """Run one command line; return (exit code, stdout, stderr), -1 when none came back.
+
+        Without ``exchange`` stdin is sent at once and closed. With one (a sudo command), stdin
+        stays open and only what the exchange decides from the command's output is sent: the
+        password after sudo's own prompt, the payload after the command announced its start.
 
         Raises:
             UnreachableError: the connection failed.
@@ -174,16 +178,17 @@ class SshTransport:
         out, err_out = bytearray(), bytearray()
         try:
             channel.exec_command(command)
-            if stdin:
-                channel.sendall(stdin)
-            channel.shutdown_write()
+            if exchange is None:
+                if stdin:
+                    channel.sendall(stdin)
+                channel.shutdown_write()
             while not (channel.eof_received or channel.closed):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(command)
                 select.select([channel], [], [], left)
-                _drain(channel, out, err_out)
-            _drain(channel, out, err_out)
+                _drain(channel, out, err_out, exchange)
+            _drain(channel, out, err_out, exchange)
             if not channel.status_event.wait(max(deadline - time.monotonic(), 0.05)):
                 raise TimeoutError(command)
             code = channel.recv_exit_status()
@@ -197,6 +202,8 @@ class SshTransport:
             channel.close()
         if code == -1 and not transport.is_active():
             raise UnreachableError("the SSH connection was lost", host=self.host.name)
+        if exchange is not None:
+            return code, bytes(out), exchange.stderr()
         return code, bytes(out), bytes(err_out)
 
     def run(
@@ -222,11 +229,12 @@ class SshTransport:
         """
         items = check_argv(argv)
         limit = self.options.command_timeout_s if timeout_s is None else timeout_s
-        wrapped, prefix = self._wrap(items, sudo)
-        data = prefix + (stdin or b"")
+        escalated = self._wrap(items, sudo, stdin)
         started = time.monotonic()
         try:
-            code, out, err = self._exec(command_line(wrapped), data or None, limit)
+            code, out, err = self._exec(
+                command_line(escalated.argv), stdin, limit, escalated.exchange
+            )
         except TimeoutError:
             code, out, err = TIMEOUT_EXIT_CODE, b"", f"timed out after {limit:g}s".encode()
         result = CommandResult(
@@ -260,9 +268,12 @@ class SshTransport:
         """
         p = check_remote_path(path)
         if self._escalates(sudo):
-            wrapped, prefix = self._wrap(tuple(read_argv(p)), sudo)
+            escalated = self._wrap(tuple(read_argv(p)), sudo, None)
             code, out, err = self._exec(
-                command_line(wrapped), prefix or None, self.options.command_timeout_s
+                command_line(escalated.argv),
+                None,
+                self.options.command_timeout_s,
+                escalated.exchange,
             )
             if code == ABSENT_EXIT_CODE:
                 return None
@@ -380,11 +391,30 @@ class SshTransport:
             channel.close()
 
 
-def _drain(channel: paramiko.Channel, out: bytearray, err: bytearray) -> None:
+def _drain(
+    channel: paramiko.Channel,
+    out: bytearray,
+    err: bytearray,
+    exchange: SudoExchange | None = None,
+) -> None:
+    """Move what arrived into ``out``/``err``; under sudo, let the exchange answer it."""
     while channel.recv_ready():
-        out += channel.recv(65536)
+        chunk = channel.recv(65536)
+        out += chunk
+        if exchange is not None:
+            _answer(channel, *exchange.on_stdout(chunk))
     while channel.recv_stderr_ready():
-        err += channel.recv_stderr(65536)
+        chunk = channel.recv_stderr(65536)
+        err += chunk
+        if exchange is not None:
+            _answer(channel, *exchange.on_stderr(chunk))
+
+
+def _answer(channel: paramiko.Channel, data: bytes, close: bool) -> None:
+    if data:
+        channel.sendall(data)
+    if close:
+        channel.shutdown_write()
 
 
 def _remove_quietly(sftp: paramiko.SFTPClient, path: PurePosixPath) -> None:
