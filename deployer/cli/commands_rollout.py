@@ -119,15 +119,25 @@ def _finish(
         hosts=reports,
         exit_code=int(code),
     )
+    # Best effort, each on its own: a report that cannot be written must neither hide the
+    # run's real exit code nor stop the history line and metrics the alerts are built on.
+    outputs: list[tuple[str, Callable[[], object]]] = []
     if json_path:
-        write_json_report(report, json_path)
+        outputs.append(("JSON report", lambda: write_json_report(report, json_path)))
     if metrics_path:
-        write_metrics(report, Path(metrics_path))
+        outputs.append(("metrics", lambda: write_metrics(report, Path(metrics_path))))
     if run.command in ("apply", "converge"):
+        outputs.append(
+            (
+                "run history",
+                lambda: append_history(entry_from_report(report, inventories=inventories)),
+            )
+        )
+    for what, write in outputs:
         try:
-            append_history(entry_from_report(report, inventories=inventories))
-        except OSError as exc:
-            run.console.print(f"[yellow]warning:[/] run history not written: {exc}")
+            write()
+        except Exception as exc:  # any failure: the run's outcome stands
+            run.console.print(f"[yellow]warning:[/] {what} not written: {exc}")
     return int(code)
 
 

@@ -17,9 +17,15 @@ from pathlib import PurePosixPath
 from typing import TypeVar
 
 from deployer.engine.events import Clock, Reporter
-from deployer.errors import DeployerError, RolloutError
+from deployer.engine.recovery import (
+    RECONNECT_ATTEMPTS,
+    best_effort,
+    manifest_unchanged,
+    with_reconnect,
+)
+from deployer.errors import DeployerError, RolloutError, UnreachableError
 from deployer.facts.crictl import ContainerInfo
-from deployer.locks import LOCK_FILE_NAME, LockHeld, RemoteLock
+from deployer.locks import LOCK_FILE_NAME, LockHeld, LockLost, RemoteLock
 from deployer.model.plan import HostPlan, Plan
 from deployer.model.report import HostReport, Outcome, PhaseRecord
 from deployer.phases.backup import backup_manifest, prune_backups
@@ -170,8 +176,10 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
     details: dict[str, object] = {"drift": plan.drift}
     try:
         lock = phases.run("lock", lambda: _take_lock(ctx, options))
-    except DeployerError as exc:
-        return HostReport(ctx.name, Outcome.FAILED, tuple(phases.records), plan.diff, error=exc)
+    except Exception as exc:  # nothing was touched: a failed host, not a crash
+        return HostReport(
+            ctx.name, Outcome.FAILED, tuple(phases.records), plan.diff, error=_as_error(ctx, exc)
+        )
     backup: PurePosixPath | None = None
     try:
         checked = phases.run("preflight", lambda: preflight(ctx, plan, force=options.force))
@@ -181,15 +189,22 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
         running = checked.observation.running
         record = {"command": options.command, **options.record}
         backup = phases.run("backup", lambda: backup_manifest(ctx, plan, live, record=record), str)
-    except DeployerError as exc:
-        lock.release(ctx.transport, sudo=ctx.state.become)
+    except Exception as exc:  # nothing was touched: a failed host, not a crash
+        _release(ctx, lock)
         return HostReport(
-            ctx.name, Outcome.FAILED, tuple(phases.records), plan.diff, backup, error=exc
+            ctx.name,
+            Outcome.FAILED,
+            tuple(phases.records),
+            plan.diff,
+            backup,
+            error=_as_error(ctx, exc),
         )
 
     restart: RestartRecord | None = None
+    pushed = False
     try:
         phases.run("push", lambda: push_manifest(ctx, plan.desired))
+        pushed = True
         lock = lock.renew_if_due(ctx.transport, monotonic=ctx.clock.monotonic)
         if plan.needs_restart:
             restart = phases.run(
@@ -219,14 +234,39 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
             lambda r: ", ".join(c.name for c in r.checks) + " ok",
         )
         details["verify"] = report.as_details()
-    except (RolloutError, DeployerError, OSError) as exc:
+    except LockLost as exc:
+        # Another run owns the host now: touching it again (even to roll back) would restart
+        # the apiserver under that run's feet. Stop and say exactly where the host was left.
+        return _lease_lost(ctx, plan, phases, details, backup, exc, pushed=pushed)
+    except Exception as exc:  # after the push, every failure rolls back
+        if not pushed and manifest_unchanged(ctx, live) is True:
+            _release(ctx, lock)
+            error = RolloutError(
+                f"{_short(exc)}; the push failed before the rename: the live manifest was "
+                "never changed, nothing to restore",
+                host=ctx.name,
+                phase="push",
+                hint="free space/inodes in the manifests folder's file system, then run again",
+            )
+            return HostReport(
+                ctx.name,
+                Outcome.FAILED,
+                tuple(phases.records),
+                plan.diff,
+                backup,
+                error=error,
+                details=tuple(details.items()),
+            )
         return _roll_back(
             ctx, plan, phases, details, backup, live, old_ids, running, restart, exc, lock
         )
-    pruned = prune_backups(ctx, keep=ctx.state.backup_keep)
+    no_prune: tuple[str, ...] = ()
+    pruned = best_effort(
+        ctx, "backup", lambda: prune_backups(ctx, keep=ctx.state.backup_keep), no_prune
+    )
     if pruned:
         details["pruned_backups"] = list(pruned)
-    lock.release(ctx.transport, sudo=ctx.state.become)
+    _release(ctx, lock)
     return HostReport(
         ctx.name,
         Outcome.CHANGED,
@@ -253,17 +293,33 @@ def _roll_back(
     if isinstance(cause, VerifyFailed):
         details["verify"] = cause.report.as_details()
     failed_id = restart.new_id if restart else getattr(cause, "container_id", None)
-    evidence = collect_evidence(ctx, failed_id)
+    evidence = best_effort(ctx, "rollback", lambda: collect_evidence(ctx, failed_id), "")
     if evidence:
         details["evidence"] = evidence
         ctx.emit("rollback", "info", "last log lines of the failed container:\n" + evidence)
     old_pod_uid = running.pod_uid if running else None
-    failed_uids = _new_pod_uids(ctx, old_ids, old_pod_uid)
+    unknown: set[str] = set()
+    failed_uids = best_effort(
+        ctx, "rollback", lambda: _new_pod_uids(ctx, old_ids, old_pod_uid), unknown
+    )
 
-    def roll_back() -> RollbackResult:
-        outcome = rollback_host(
+    def restore() -> RollbackResult:
+        return rollback_host(
             ctx, backup=backup, live=live, old_pod_uid=old_pod_uid, failed_pod_uids=failed_uids
         )
+
+    def roll_back() -> RollbackResult:
+        try:
+            outcome = with_reconnect(ctx, restore, phase="rollback")
+        except UnreachableError as exc:
+            outcome = RollbackResult(
+                False,
+                f"the SSH connection was lost and did not come back after "
+                f"{RECONNECT_ATTEMPTS} attempts ({exc.message}); the host was left after "
+                f"{_last_phase(phases)} with the NEW manifest in place",
+            )
+        except Exception as exc:  # report, never crash, on a changed host
+            outcome = RollbackResult(False, f"rollback step failed: {_short(exc)}")
         if not outcome.ok:
             raise _RollbackNotOk(outcome)
         return outcome
@@ -275,7 +331,7 @@ def _roll_back(
     details["rollback"] = {"ok": result.ok, "detail": result.detail}
     error: DeployerError
     if result.ok:
-        lock.release(ctx.transport, sudo=ctx.state.become)
+        _release(ctx, lock)
         error = RolloutError(
             f"{_short(cause)}; rolled back to the previous manifest",
             host=ctx.name,
@@ -301,6 +357,58 @@ def _roll_back(
         error=error,
         details=tuple(details.items()),
     )
+
+
+def _lease_lost(
+    ctx: HostContext,
+    plan: HostPlan,
+    phases: _Phases,
+    details: dict[str, object],
+    backup: PurePosixPath | None,
+    exc: LockLost,
+    *,
+    pushed: bool,
+) -> HostReport:
+    """A lost lease: no rollback, no release, nothing more on this host; exit 7."""
+    where = (
+        f"the NEW manifest is in place (pushed, {_last_phase(phases)} not finished)"
+        if pushed
+        else "the live manifest was not changed"
+    )
+    ctx.emit("lock", "fail", f"lease lost: {exc.message}; {where}; stopping")
+    error = LockLost(
+        path=exc.path,
+        holder=exc.holder,
+        host=ctx.name,
+        hint=f"{where}. Another run holds this host now; deployer touched nothing more. "
+        "When it is done, check the host (deployer verify --limit "
+        f"{ctx.name}); to restore by hand:\n" + recovery_commands(ctx, backup),
+    )
+    details["lease_lost"] = {"pushed": pushed, "where": where}
+    return HostReport(
+        ctx.name,
+        Outcome.FAILED,
+        tuple(phases.records),
+        plan.diff,
+        backup,
+        error=error,
+        details=tuple(details.items()),
+    )
+
+
+def _last_phase(phases: _Phases) -> str:
+    return phases.records[-1].phase if phases.records else "the start"
+
+
+def _release(ctx: HostContext, lock: RemoteLock) -> None:
+    """Release the host's lock; a failure only leaves a lease that expires on its own."""
+    best_effort(ctx, "lock", lambda: lock.release(ctx.transport, sudo=ctx.state.become), False)
+
+
+def _as_error(ctx: HostContext, exc: BaseException) -> DeployerError:
+    if isinstance(exc, DeployerError):
+        return exc
+    return RolloutError(f"unexpected error: {_short(exc)}", host=ctx.name, phase="preflight")
 
 
 class _RollbackNotOk(DeployerError):

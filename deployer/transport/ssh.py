@@ -95,6 +95,16 @@ class SshTransport:
         if connection is not None:
             close_chain(connection)
 
+    def reconnect(self) -> None:
+        """Drop the (possibly dead) connection and open a new one, for recovery steps.
+
+        Raises:
+            HostKeyError: the host key changed meanwhile.
+            UnreachableError: the host cannot be reached now.
+        """
+        self.close()
+        self.open()
+
     def __enter__(self) -> SshTransport:
         self.open()
         return self
