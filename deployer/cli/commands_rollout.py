@@ -8,18 +8,18 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import click
 from rich.console import Console
 
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console, print_plan, print_recap
+from deployer.cli.signals import Interrupts, handle_interrupts
 from deployer.desired import DesiredState
-from deployer.engine.applier import ApplyOptions, StopSignal, apply_plan, degraded_hosts
+from deployer.engine.applier import ApplyOptions, apply_plan, degraded_hosts
 from deployer.engine.events import SystemClock
 from deployer.engine.observer import build_plan, new_run_id
 from deployer.engine.outcome import exit_code_for_run
@@ -221,9 +221,15 @@ def plan(
     pending, 5 a host unreachable, 6 invalid input.
     """
     run = _start("plan", no_color, verbose, to_stderr=json_path == "-")
-    prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
-    with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
-        the_plan = _observe(run, prepared, transports, forks)
+    prepared: Prepared | None = None
+    with handle_interrupts() as interrupts:
+        try:
+            prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+            with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
+                the_plan = _observe(run, prepared, transports, forks)
+        except KeyboardInterrupt:
+            reports = _interrupted_reports(run, prepared, interrupts.first)
+            return _finish(run, reports, ExitCode.ROLLED_BACK, json_path=json_path)
     print_plan(run.console, the_plan, show_diff=show_diff)
     reports = _plan_reports(the_plan)
     return _finish(run, reports, exit_code_for_run(reports), json_path=json_path)
@@ -255,26 +261,27 @@ def _aborted_reports(run: _Run, plan: Plan, done: dict[str, HostReport]) -> tupl
     return tuple(reports)
 
 
-def _install_interrupt(stop: StopSignal, console: Console) -> Callable[[], None]:
-    """First Ctrl-C: finish or roll back the current host, then stop. Second: abort now."""
-    previous = signal.getsignal(signal.SIGINT)
+def _interrupted_reports(
+    run: _Run, prepared: Prepared | None, signum: int | None
+) -> tuple[HostReport, ...]:
+    """Reports for a command stopped before any host was changed (every host untouched)."""
+    name = signal.Signals(signum).name if signum else "an interrupt"
+    run.console.print(f"[yellow]interrupted ({name}) before any host was changed[/]")
+    if prepared is None:
+        return ()
+    error = DeployerError(f"not attempted: interrupted ({name}) before any host was changed")
+    return tuple(HostReport(s.host.name, Outcome.SKIPPED, error=error) for s in prepared.states)
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.requested:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            raise KeyboardInterrupt
-        stop.request()
+
+def _announce_stop(console: Console) -> Callable[[int], None]:
+    def announce(signum: int) -> None:
+        how = "SIGTERM: up to 60 s" if signum == signal.SIGTERM else "press Ctrl-C again to"
         console.print(
-            "[yellow]stopping after the current host (it is finished or rolled back); "
-            "press Ctrl-C again to abort at once[/]"
+            f"[yellow]stopping after the current host (it is finished or rolled back); "
+            f"{how} abort at once[/]"
         )
 
-    signal.signal(signal.SIGINT, handler)
-
-    def restore() -> None:
-        signal.signal(signal.SIGINT, previous)
-
-    return restore
+    return announce
 
 
 def _rollout(
@@ -295,119 +302,230 @@ def _rollout(
     lock_path: str | None,
     max_hosts: int | None = None,
 ) -> int:
-    prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
-    lock = LocalRunLock.acquire(
-        Path(lock_path) if lock_path else default_local_lock_path(),
-        run_id=run.run_id,
-        command=run.command,
-    )
-    with lock, _connected(prepared, forks=forks, accept_new=accept_new) as transports:
-        the_plan = _observe(run, prepared, transports, forks)
-        print_plan(run.console, the_plan, show_diff=show_diff)
-        if check:
-            reports = _plan_reports(the_plan)
-            return _finish(
-                run,
-                reports,
-                exit_code_for_run(reports),
-                json_path=json_path,
-                metrics_path=metrics_path,
-                inventories=inventories,
-            )
-        if not the_plan.pending:
-            reports = _plan_reports(the_plan)
-            run.console.print("nothing to change")
-            return _finish(
-                run,
-                reports,
-                exit_code_for_run(reports),
-                json_path=json_path,
-                metrics_path=metrics_path,
-                inventories=inventories,
-            )
-        if max_hosts is not None and len(the_plan.pending) > max_hosts:
-            raise InputError(
-                f"{len(the_plan.pending)} hosts need a change, more than --max-hosts {max_hosts};"
-                " nothing was touched",
-                hint="review with `deployer plan --diff`, then apply by hand or raise --max-hosts",
-            )
-        degraded = degraded_hosts(the_plan)
-        if degraded and not force:
-            names = ", ".join(
-                f"{p.name} ({p.unreachable or p.ready_detail or 'no running apiserver'})"
-                for p in degraded
-            )
-            run.console.print(
-                f"[red]refusing to start: the control plane is already degraded: {names}[/]\n"
-                "  hint: fix those hosts first, or pass --force to go on anyway"
-            )
-            reports = tuple(
-                HostReport(
-                    r.host,
-                    Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
-                    diff=r.diff,
-                    error=r.error,
-                    details=r.details,
-                )
-                for r in _plan_reports(the_plan)
-            )
-            code = (
-                ExitCode.UNREACHABLE
-                if any(p.unreachable for p in degraded)
-                else ExitCode.ROLLED_BACK
-            )
-            return _finish(
-                run,
-                reports,
-                code,
-                json_path=json_path,
-                metrics_path=metrics_path,
-                inventories=inventories,
-            )
-        if not yes:
-            if not sys.stdin.isatty():
-                raise InputError(
-                    "apply needs a confirmation and standard input is not a terminal",
-                    hint="pass --yes to apply without asking (converge never asks)",
-                )
-            click.confirm(f"apply to {len(the_plan.pending)} host(s), one at a time?", abort=True)
-        host_serial = serial or min(s.serial for s in prepared.states)
-        ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
-        stop = StopSignal()
-        done: dict[str, HostReport] = {}
-        restore = _install_interrupt(stop, run.console)
+    """Run apply/converge with SIGINT and SIGTERM handled (see :mod:`deployer.cli.signals`)."""
+    with handle_interrupts(on_first_stop=_announce_stop(run.console)) as interrupts:
+        return _rollout_body(
+            run,
+            interrupts,
+            inventories=inventories,
+            extra_vars=extra_vars,
+            limit=limit,
+            forks=forks,
+            accept_new=accept_new,
+            serial=serial,
+            check=check,
+            show_diff=show_diff,
+            yes=yes,
+            force=force,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            lock_path=lock_path,
+            max_hosts=max_hosts,
+        )
+
+
+def _rollout_body(
+    run: _Run,
+    interrupts: Interrupts,
+    *,
+    inventories: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+    limit: str | None,
+    forks: int | None,
+    accept_new: bool,
+    serial: int | None,
+    check: bool,
+    show_diff: bool,
+    yes: bool,
+    force: bool,
+    json_path: str | None,
+    metrics_path: str | None,
+    lock_path: str | None,
+    max_hosts: int | None = None,
+) -> int:
+    prepared: Prepared | None = None
+    try:
+        prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+        lock = LocalRunLock.acquire(
+            Path(lock_path) if lock_path else default_local_lock_path(),
+            run_id=run.run_id,
+            command=run.command,
+        )
+    except KeyboardInterrupt:
+        reports = _interrupted_reports(run, prepared, interrupts.first)
+        return _finish(
+            run,
+            reports,
+            ExitCode.ROLLED_BACK,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    with lock, ExitStack() as stack:
         try:
-            reports = apply_plan(
-                the_plan,
-                ready,
-                clock=SystemClock(),
-                reporter=run.reporter,
-                options=ApplyOptions(
-                    serial=host_serial,
-                    force=force,
-                    command=run.command,
-                    record={
-                        "user": getpass.getuser(),
-                        "workstation": socket.gethostname(),
-                        "inventories": list(inventories),
-                    },
-                ),
-                stop=stop,
-                reports=done,
+            transports = stack.enter_context(
+                _connected(prepared, forks=forks, accept_new=accept_new)
             )
         except KeyboardInterrupt:
-            reports = _aborted_reports(run, the_plan, done)
-            print_recap(run.console, reports)
+            reports = _interrupted_reports(run, prepared, interrupts.first)
             return _finish(
                 run,
                 reports,
-                ExitCode.ROLLBACK_FAILED,
+                ExitCode.ROLLED_BACK,
                 json_path=json_path,
                 metrics_path=metrics_path,
                 inventories=inventories,
             )
-        finally:
-            restore()
+        return _apply_connected(
+            run,
+            interrupts,
+            prepared,
+            transports,
+            inventories=inventories,
+            forks=forks,
+            serial=serial,
+            check=check,
+            show_diff=show_diff,
+            yes=yes,
+            force=force,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            max_hosts=max_hosts,
+        )
+
+
+def _apply_connected(
+    run: _Run,
+    interrupts: Interrupts,
+    prepared: Prepared,
+    transports: dict[str, Transport | DeployerError],
+    *,
+    inventories: tuple[str, ...],
+    forks: int | None,
+    serial: int | None,
+    check: bool,
+    show_diff: bool,
+    yes: bool,
+    force: bool,
+    json_path: str | None,
+    metrics_path: str | None,
+    max_hosts: int | None,
+) -> int:
+    try:
+        the_plan = _observe(run, prepared, transports, forks)
+    except KeyboardInterrupt:
+        reports = _interrupted_reports(run, prepared, interrupts.first)
+        return _finish(
+            run,
+            reports,
+            ExitCode.ROLLED_BACK,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    print_plan(run.console, the_plan, show_diff=show_diff)
+    if check:
+        reports = _plan_reports(the_plan)
+        return _finish(
+            run,
+            reports,
+            exit_code_for_run(reports),
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    if not the_plan.pending:
+        reports = _plan_reports(the_plan)
+        run.console.print("nothing to change")
+        return _finish(
+            run,
+            reports,
+            exit_code_for_run(reports),
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    if max_hosts is not None and len(the_plan.pending) > max_hosts:
+        raise InputError(
+            f"{len(the_plan.pending)} hosts need a change, more than --max-hosts {max_hosts};"
+            " nothing was touched",
+            hint="review with `deployer plan --diff`, then apply by hand or raise --max-hosts",
+        )
+    degraded = degraded_hosts(the_plan)
+    if degraded and not force:
+        names = ", ".join(
+            f"{p.name} ({p.unreachable or p.ready_detail or 'no running apiserver'})"
+            for p in degraded
+        )
+        run.console.print(
+            f"[red]refusing to start: the control plane is already degraded: {names}[/]\n"
+            "  hint: fix those hosts first, or pass --force to go on anyway"
+        )
+        reports = tuple(
+            HostReport(
+                r.host,
+                Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
+                diff=r.diff,
+                error=r.error,
+                details=r.details,
+            )
+            for r in _plan_reports(the_plan)
+        )
+        code = (
+            ExitCode.UNREACHABLE if any(p.unreachable for p in degraded) else ExitCode.ROLLED_BACK
+        )
+        return _finish(
+            run,
+            reports,
+            code,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError(
+                "apply needs a confirmation and standard input is not a terminal",
+                hint="pass --yes to apply without asking (converge never asks)",
+            )
+        click.confirm(f"apply to {len(the_plan.pending)} host(s), one at a time?", abort=True)
+    host_serial = serial or min(s.serial for s in prepared.states)
+    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
+    stop = interrupts.stop
+    done: dict[str, HostReport] = {}
+    interrupts.rollout_started()
+    try:
+        reports = apply_plan(
+            the_plan,
+            ready,
+            clock=SystemClock(),
+            reporter=run.reporter,
+            options=ApplyOptions(
+                serial=host_serial,
+                force=force,
+                command=run.command,
+                record={
+                    "user": getpass.getuser(),
+                    "workstation": socket.gethostname(),
+                    "inventories": list(inventories),
+                },
+            ),
+            stop=stop,
+            reports=done,
+        )
+    except KeyboardInterrupt:
+        reports = _aborted_reports(run, the_plan, done)
+        print_recap(run.console, reports)
+        return _finish(
+            run,
+            reports,
+            ExitCode.ROLLBACK_FAILED,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    finally:
+        interrupts.cancel_grace()
     print_recap(run.console, reports)
     code = exit_code_for_run(reports)
     if (
@@ -582,7 +700,24 @@ def verify(
     that host, and the running container's args equal to the rendered manifest.
     """
     run = _start("verify", no_color, verbose, to_stderr=json_path == "-")
-    prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+    prepared: Prepared | None = None
+    with handle_interrupts() as interrupts:
+        try:
+            prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+            return _verify_hosts(run, prepared, forks, accept_new_host_keys, soak_s, json_path)
+        except KeyboardInterrupt:
+            reports = _interrupted_reports(run, prepared, interrupts.first)
+            return _finish(run, reports, ExitCode.ROLLED_BACK, json_path=json_path)
+
+
+def _verify_hosts(
+    run: _Run,
+    prepared: Prepared,
+    forks: int | None,
+    accept_new_host_keys: bool,
+    soak_s: float,
+    json_path: str | None,
+) -> int:
     reports: list[HostReport] = []
     with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
         from deployer.transport.pool import run_parallel

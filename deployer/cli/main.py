@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,17 +87,36 @@ def cli() -> None:
     """
 
 
-def _write_crash_log(error: BaseException) -> Path:
-    """Keep the full trace of an unexpected error in a file; the terminal gets one line."""
-    state = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "deployer"
+def _write_crash_log(error: BaseException) -> Path | None:
+    """Keep the full trace of an unexpected error in a file; the terminal gets one line.
+
+    The state folder's ``last-crash.log`` (mode 0600: a trace can hold paths and values), else
+    a fresh ``mkstemp`` file (private and unpredictable, never a fixed name in ``/tmp``), else
+    nothing: the handler itself must never raise.
+    """
     try:
-        state.mkdir(parents=True, exist_ok=True)
-        path = state / "last-crash.log"
+        text = "".join(traceback.format_exception(error))
+    except Exception:  # a broken exception object must not crash the handler
+        text = f"{type(error).__name__} (trace unavailable)\n"
+    try:
+        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        folder = state / "deployer"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / "last-crash.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return path
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
+        pass
+    try:
+        fd, name = tempfile.mkstemp(prefix="deployer-crash-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return Path(name)
     except OSError:
-        path = Path(tempfile.gettempdir()) / "deployer-last-crash.log"
-    text = "".join(traceback.format_exception(error))
-    path.write_text(text, encoding="utf-8")
-    return path
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,13 +145,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {exc}", err=True)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
+        # Commands that change hosts handle interrupts themselves (finish or roll back the
+        # current host); reaching here means nothing was being changed: "stopped, untouched".
+        click.echo("interrupted: nothing was changed", err=True)
+        return int(ExitCode.ROLLED_BACK)
     except Exception as exc:  # a bug: short message, the trace in a file
         path = _write_crash_log(exc)
+        where = f"the full trace is in {path}" if path else "the trace could not be saved"
+        try:
+            summary = f"{type(exc).__name__}: {exc}"
+        except Exception:  # an exception whose str() fails
+            summary = type(exc).__name__
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n  the full trace is in {path}; "
-            "please report it with that file",
+            f"internal error: {summary}\n  {where}; please report it with that file",
             err=True,
         )
         return int(exit_code_for(exc))
@@ -139,5 +165,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point.
+
+    A command stopped by an interrupt may leave worker threads in a network wait (a connection
+    attempt, a remote command): their results are no longer wanted, so the process exits
+    without joining them instead of waiting for every timeout.
+    """
+    code = main()
+    abandoned = [
+        t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+    ]
+    if abandoned:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

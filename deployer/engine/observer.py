@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 from deployer.desired import DesiredState
 from deployer.engine.planner import plan_host
@@ -19,6 +18,7 @@ from deployer.model.manifest import Manifest
 from deployer.model.plan import HostPlan, Plan
 from deployer.phases.observe import observe_host
 from deployer.transport.base import Transport
+from deployer.transport.pool import thread_pool
 
 __all__ = ["build_plan", "new_run_id"]
 
@@ -91,6 +91,6 @@ def build_plan(
         return _plan_one(state, manifests[name], transport, rerender)
 
     workers = max(1, min(forks, len(states)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan") as pool:
+    with thread_pool(workers, "plan") as pool:
         plans = tuple(pool.map(work, states))
     return Plan(run_id=run_id or new_run_id(), hosts=plans)

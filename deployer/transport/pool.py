@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ __all__ = [
     "default_forks",
     "open_transports",
     "run_parallel",
+    "thread_pool",
 ]
 
 _log = logging.getLogger(__name__)
@@ -121,9 +122,7 @@ def open_transports(
     opened: dict[str, Transport] = {}
     unreachable: dict[str, UnreachableError] = {}
     try:
-        with ThreadPoolExecutor(
-            max_workers=default_forks(len(hosts), forks), thread_name_prefix="deployer-connect"
-        ) as pool:
+        with thread_pool(default_forks(len(hosts), forks), "deployer-connect") as pool:
             futures = [(h, pool.submit(opener, h)) for h in hosts]
             failure: BaseException | None = None
             for host, future in futures:
@@ -132,6 +131,12 @@ def open_transports(
                 except UnreachableError as err:
                     _log.debug("[%s] unreachable: %s", host.name, err.message)
                     unreachable[host.name] = err
+                except (KeyboardInterrupt, SystemExit):
+                    # Stop now, not after every connection attempt: what is still connecting
+                    # is closed as soon as it is done.
+                    for _, pending in futures:
+                        pending.add_done_callback(_close_result)
+                    raise
                 except BaseException as err:  # keep collecting so every opened one is closed
                     failure = failure or err
             if failure is not None:
@@ -140,6 +145,29 @@ def open_transports(
     finally:
         for transport in opened.values():
             transport.close()
+
+
+@contextmanager
+def thread_pool(workers: int, prefix: str) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that an interrupt (or any error) does not wait for.
+
+    ``with ThreadPoolExecutor()`` joins every worker on the way out, so a Ctrl-C during
+    connections or observation would wait for each network timeout. Here an exception cancels
+    what has not started and returns at once; running workers finish on their own.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _close_result(future: Future[Transport]) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    future.result().close()
 
 
 def run_parallel(
@@ -157,9 +185,7 @@ def run_parallel(
     errors: dict[str, DeployerError] = {}
     if not transports:
         return ParallelResults(values, errors)
-    with ThreadPoolExecutor(
-        max_workers=default_forks(len(transports), forks), thread_name_prefix="deployer-read"
-    ) as pool:
+    with thread_pool(default_forks(len(transports), forks), "deployer-read") as pool:
         futures = {name: pool.submit(fn, t) for name, t in transports.items()}
         failure: BaseException | None = None
         for name, future in futures.items():
