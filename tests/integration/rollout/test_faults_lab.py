@@ -107,7 +107,7 @@ def _apply(
     hook_for: Callable[[_Faulty], Hook | None],
     *,
     extra: Sequence[str] = (CHANGE,),
-    lease_s: int = 900,
+    heartbeat_s: float | None = None,
 ) -> tuple[ExitCode, HostReport, _Faulty, _Events]:
     prepared = prepare([lab.inventory], extra_vars=list(extra), limit=NODE)
     made: list[_Faulty] = []
@@ -129,7 +129,7 @@ def _apply(
             transports,
             clock=SystemClock(),
             reporter=events,
-            options=ApplyOptions(lock_lease_s=lease_s),
+            options=ApplyOptions(heartbeat_s=heartbeat_s),
         )
     return exit_code_for_run(reports), reports[0], made[0], events
 
@@ -267,10 +267,12 @@ def test_host_that_never_comes_back_exits_4_with_recovery_commands(
     assert "install -m 0600" in str(report.error.hint if report.error else "")
     # The host was left with the new manifest: put the old one back as the hint says.
     _lock_file(lab).unlink()
-    assert _apply(lab, lambda f: None, extra=())[0] is ExitCode.OK
+    lab.wait_ready(NODE, timeout_s=60)
+    code, report, _, _ = _apply(lab, lambda f: None, extra=())
+    assert code is ExitCode.OK, report.error
 
 
-def test_lease_taken_by_another_run_stops_without_touching_the_host_again(
+def test_lease_taken_during_a_step_stops_without_touching_the_host_again(
     lab: LabHandle, original: dict[str, bytes]
 ) -> None:
     def hook_for(faulty: _Faulty) -> Hook:
@@ -279,11 +281,11 @@ def test_lease_taken_by_another_run_stops_without_touching_the_host_again(
             if faulty.pushed and lock.exists() and "other-run" not in lock.read_text():
                 now = int(time.time())
                 lock.write_text(f"run_id=other-run\nacquired_at={now}\nexpires_at={now + 600}\n")
-                time.sleep(1.1)  # past a third of the 3 s lease: the next step renews
+                time.sleep(1.0)  # the heartbeat (every 0.2 s) renews meanwhile: lost
 
         return hook
 
-    code, report, faulty, _ = _apply(lab, hook_for, lease_s=3)
+    code, report, faulty, _ = _apply(lab, hook_for, heartbeat_s=0.2)
     assert code is ExitCode.LOCKED
     assert report.outcome is Outcome.FAILED
     assert "rollback" not in _phases(report)
@@ -291,4 +293,6 @@ def test_lease_taken_by_another_run_stops_without_touching_the_host_again(
     changed = lab.manifest(NODE).read_bytes()
     assert changed != original[NODE], "the host was not touched again (no rollback)"
     _lock_file(lab).unlink()
-    assert _apply(lab, lambda f: None, extra=())[0] is ExitCode.OK
+    lab.wait_ready(NODE, timeout_s=60)  # the restart this run left behind, finished
+    code, report, _, _ = _apply(lab, lambda f: None, extra=())
+    assert code is ExitCode.OK, report.error
