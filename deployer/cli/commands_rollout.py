@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import signal
 import socket
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from deployer.cli.masked_output import mask_logging
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console, print_plan, print_recap
 from deployer.cli.signals import Interrupts, handle_interrupts
@@ -34,8 +36,9 @@ from deployer.phases.verify import VerifyFailed, verify_host
 from deployer.report.history import append_history, entry_from_report
 from deployer.report.json_report import write_json_report
 from deployer.report.metrics import write_metrics
+from deployer.report.secret_values import ValueMasker, mask_report, secret_values
 from deployer.transport.base import Transport
-from deployer.transport.options import SshOptions
+from deployer.transport.options import BECOME_PASSWORD_ENV, SshOptions
 from deployer.transport.pool import default_forks, open_transports
 
 __all__ = ["register"]
@@ -87,6 +90,16 @@ class _Run:
     started_at: float
     console: Console
     reporter: ConsoleReporter
+    #: Masks the inventory's secret values in everything printed, logged and reported.
+    masker: ValueMasker
+
+    def learn_secrets(self, prepared: Prepared) -> Prepared:
+        """Add the secret values of every selected host to the masker; return ``prepared``."""
+        for state in prepared.states:
+            self.masker.add(
+                secret_values(flags=state.flags, env=state.extra_env, host_vars=state.host.vars)
+            )
+        return prepared
 
 
 @contextmanager
@@ -111,13 +124,16 @@ def _finish(
     metrics_path: str | None = None,
     inventories: Sequence[str] = (),
 ) -> int:
-    report = RunReport(
-        run_id=run.run_id,
-        command=run.command,
-        started_at=run.started_at,
-        finished_at=time.time(),
-        hosts=reports,
-        exit_code=int(code),
+    report = mask_report(
+        RunReport(
+            run_id=run.run_id,
+            command=run.command,
+            started_at=run.started_at,
+            finished_at=time.time(),
+            hosts=reports,
+            exit_code=int(code),
+        ),
+        run.masker,
     )
     # Best effort, each on its own: a report that cannot be written must neither hide the
     # run's real exit code nor stop the history line and metrics the alerts are built on.
@@ -142,13 +158,19 @@ def _finish(
 
 
 def _start(command: str, no_color: bool, verbose: int, *, to_stderr: bool = False) -> _Run:
-    console = make_console(no_color=no_color, stderr=to_stderr)
+    masker = ValueMasker()
+    password = os.environ.get(BECOME_PASSWORD_ENV)
+    if password:
+        masker.add([password])
+    mask_logging(masker)
+    console = make_console(no_color=no_color, stderr=to_stderr, mask=masker)
     return _Run(
         command=command,
         run_id=new_run_id(),
         started_at=time.time(),
         console=console,
         reporter=ConsoleReporter(console, verbose=verbose),
+        masker=masker,
     )
 
 
@@ -224,7 +246,7 @@ def plan(
     prepared: Prepared | None = None
     with handle_interrupts() as interrupts:
         try:
-            prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+            prepared = run.learn_secrets(prepare(inventories, extra_vars=extra_vars, limit=limit))
             with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
                 the_plan = _observe(run, prepared, transports, forks)
         except KeyboardInterrupt:
@@ -345,7 +367,7 @@ def _rollout_body(
 ) -> int:
     prepared: Prepared | None = None
     try:
-        prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+        prepared = run.learn_secrets(prepare(inventories, extra_vars=extra_vars, limit=limit))
         lock = LocalRunLock.acquire(
             Path(lock_path) if lock_path else default_local_lock_path(),
             run_id=run.run_id,
@@ -703,7 +725,7 @@ def verify(
     prepared: Prepared | None = None
     with handle_interrupts() as interrupts:
         try:
-            prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
+            prepared = run.learn_secrets(prepare(inventories, extra_vars=extra_vars, limit=limit))
             return _verify_hosts(run, prepared, forks, accept_new_host_keys, soak_s, json_path)
         except KeyboardInterrupt:
             reports = _interrupted_reports(run, prepared, interrupts.first)

@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from deployer.errors import DeployerError, ExitCode, InputError, exit_code_for
+from deployer.report.masking import mask_secrets
 
 __all__ = ["cli", "main", "run"]
 
@@ -95,7 +96,7 @@ def _write_crash_log(error: BaseException) -> Path | None:
     nothing: the handler itself must never raise.
     """
     try:
-        text = "".join(traceback.format_exception(error))
+        text = mask_secrets("".join(traceback.format_exception(error)))
     except Exception:  # a broken exception object must not crash the handler
         text = f"{type(error).__name__} (trace unavailable)\n"
     try:
@@ -137,12 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return int(ExitCode.INVALID_INPUT)
     except InputError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(mask_secrets(f"error: {exc}"), err=True)
         for warning in (p for p in exc.problems if p.is_warning):
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(mask_secrets(f"warning: {warning}"), err=True)
         return int(exc.exit_code)
     except DeployerError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(mask_secrets(f"error: {exc}"), err=True)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         # Commands that change hosts handle interrupts themselves (finish or roll back the
@@ -157,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception:  # an exception whose str() fails
             summary = type(exc).__name__
         click.echo(
-            f"internal error: {summary}\n  {where}; please report it with that file",
+            mask_secrets(f"internal error: {summary}\n  {where}; please report it with that file"),
             err=True,
         )
         return int(exit_code_for(exc))

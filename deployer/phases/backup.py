@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from deployer.model.manifest import sha256_hex
 from deployer.model.plan import HostPlan
 from deployer.phases.context import HostContext
+from deployer.report.secret_values import ValueMasker, secret_values
 
 __all__ = ["BACKUP_PREFIX", "backup_manifest", "prune_backups"]
 
@@ -39,6 +40,9 @@ def backup_manifest(
     Returns the backup folder's host path (under ``host_root``). With no live manifest (a first
     install) the folder holds only the record, so the audit trail is complete either way.
     """
+    mask = ValueMasker(
+        secret_values(flags=ctx.state.flags, env=ctx.state.extra_env, host_vars=ctx.state.host.vars)
+    )
     stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(ctx.clock.time()))
     base = ctx.path(ctx.state.backup_dir)
     result = ctx.run(
@@ -55,7 +59,9 @@ def backup_manifest(
         "manifest": str(ctx.state.manifest_path),
         "old_sha256": sha256_hex(live) if live is not None else None,
         "new_sha256": plan.desired.sha256,
-        "flag_changes": [str(c) for c in plan.flag_changes],
+        # A run record stays on the host but is read by people: flag values that are secrets
+        # (URL passwords, credential flags, env values) are masked like everywhere else.
+        "flag_changes": [mask(str(c)) for c in plan.flag_changes],
         **record,
     }
     ctx.transport.put_atomic(
