@@ -6,11 +6,12 @@ A thin shell over :mod:`deployer.lab.control`: options, output, nothing else.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
 
-from deployer.desired import DEFAULT_KUBERNETES_VERSION
+from deployer.desired import DEFAULT_KUBERNETES_VERSION, DEFAULT_PATCH_RELEASES
 from deployer.errors import ExitCode
 from deployer.lab.control import LabOptions, lab_down, lab_fault, lab_status, lab_up
 from deployer.lab.faults import FAULTS
@@ -59,6 +60,15 @@ def lab() -> None:
     """
 
 
+def _supported_version(value: str) -> str:
+    """Refuse an unsupported version before anything is created (a usage error: exit 6)."""
+    match = re.match(r"^v?(?P<minor>1\.\d+)(?:\.\d+)?$", value.strip())
+    if not match or match["minor"] not in DEFAULT_PATCH_RELEASES:
+        supported = ", ".join(DEFAULT_PATCH_RELEASES)
+        raise click.BadParameter(f"unsupported version {value!r}; supported: {supported}")
+    return value
+
+
 @lab.command("up")
 @click.option("--nodes", default=3, show_default=True, type=click.IntRange(1, 200))
 @_DIR
@@ -68,6 +78,7 @@ def lab() -> None:
     default=DEFAULT_KUBERNETES_VERSION,
     show_default=True,
     help="Kubernetes version of the first manifests (1.31 or 1.31.4).",
+    callback=lambda ctx, param, value: _supported_version(value),
 )
 @click.option(
     "--first-address",
