@@ -25,6 +25,7 @@ from deployer.engine.applier import ApplyOptions, apply_plan, degraded_hosts
 from deployer.engine.events import SystemClock
 from deployer.engine.observer import build_plan, new_run_id
 from deployer.engine.outcome import exit_code_for_run
+from deployer.engine.selfheal import find_unverified_pushes, repair_hosts
 from deployer.errors import DeployerError, ExitCode, InputError
 from deployer.locks import LocalRunLock, default_local_lock_path
 from deployer.model.manifest import Manifest
@@ -323,6 +324,7 @@ def _rollout(
     metrics_path: str | None,
     lock_path: str | None,
     max_hosts: int | None = None,
+    repair: bool = False,
 ) -> int:
     """Run apply/converge with SIGINT and SIGTERM handled (see :mod:`deployer.cli.signals`)."""
     with handle_interrupts(on_first_stop=_announce_stop(run.console)) as interrupts:
@@ -343,6 +345,7 @@ def _rollout(
             metrics_path=metrics_path,
             lock_path=lock_path,
             max_hosts=max_hosts,
+            repair=repair,
         )
 
 
@@ -364,6 +367,7 @@ def _rollout_body(
     metrics_path: str | None,
     lock_path: str | None,
     max_hosts: int | None = None,
+    repair: bool = False,
 ) -> int:
     prepared: Prepared | None = None
     try:
@@ -413,7 +417,71 @@ def _rollout_body(
             json_path=json_path,
             metrics_path=metrics_path,
             max_hosts=max_hosts,
+            repair=repair,
         )
+
+
+def _self_heal(
+    run: _Run,
+    the_plan: Plan,
+    transports: Mapping[str, Transport | DeployerError],
+    *,
+    repair: bool,
+    json_path: str | None,
+    metrics_path: str | None,
+    inventories: tuple[str, ...],
+) -> int | None:
+    """Name (and with ``--repair`` restore) a killed run's unverified push on degraded hosts.
+
+    Returns the exit code when hosts were repaired (the run ends there: run again to apply),
+    None to go on as usual.
+    """
+    degraded = degraded_hosts(the_plan)
+    if not degraded:
+        return None
+    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
+    clock = SystemClock()
+    found = find_unverified_pushes(the_plan, degraded, ready, clock=clock, reporter=run.reporter)
+    if not found:
+        return None
+    for hit in found.values():
+        run.console.print(f"[yellow]{hit.host}: {hit.describe()}[/]")
+    if not repair:
+        run.console.print(
+            f"  hint: `deployer {run.command} --repair` restores that backup, waits for the "
+            "previous kube-apiserver and verifies it (or restore it by hand)"
+        )
+        return None
+    repaired = repair_hosts(
+        the_plan,
+        ready,
+        found,
+        clock=clock,
+        reporter=run.reporter,
+        lock_lease_s=ApplyOptions().lock_lease_s,
+        command=run.command,
+    )
+    reports = tuple(
+        repaired.get(r.host)
+        or HostReport(
+            r.host,
+            Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
+            diff=r.diff,
+            error=r.error,
+            details=r.details,
+        )
+        for r in _plan_reports(the_plan)
+    )
+    print_recap(run.console, reports)
+    code = exit_code_for_run(reports)
+    return _finish(
+        run,
+        reports,
+        max(code, ExitCode.ROLLED_BACK),
+        json_path=json_path,
+        metrics_path=metrics_path,
+        inventories=inventories,
+    )
 
 
 def _apply_connected(
@@ -432,6 +500,7 @@ def _apply_connected(
     json_path: str | None,
     metrics_path: str | None,
     max_hosts: int | None,
+    repair: bool = False,
 ) -> int:
     try:
         the_plan = _observe(run, prepared, transports, forks)
@@ -446,6 +515,17 @@ def _apply_connected(
             inventories=inventories,
         )
     print_plan(run.console, the_plan, show_diff=show_diff)
+    repaired = _self_heal(
+        run,
+        the_plan,
+        transports,
+        repair=repair,
+        json_path=json_path,
+        metrics_path=metrics_path,
+        inventories=inventories,
+    )
+    if repaired is not None:
+        return repaired
     if check:
         reports = _plan_reports(the_plan)
         return _finish(
@@ -582,6 +662,11 @@ def _apply_connected(
 @click.option(
     "--force", is_flag=True, help="Start although some hosts are not ready or have stray files."
 )
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Restore a host that runs the unverified push of a killed run from that run's backup.",
+)
 @_lock_option
 @_json_option
 @output_options
@@ -596,6 +681,7 @@ def apply(
     show_diff: bool,
     yes: bool,
     force: bool,
+    repair: bool,
     lock_path: str | None,
     json_path: str | None,
     verbose: int,
@@ -626,6 +712,7 @@ def apply(
         json_path=json_path,
         metrics_path=None,
         lock_path=lock_path,
+        repair=repair,
     )
 
 
@@ -648,6 +735,11 @@ def apply(
     default=None,
     help="Refuse to change more hosts than this in one run (a safety valve).",
 )
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Opt-in: restore a host running a killed run's unverified push from its backup.",
+)
 @click.option("--diff", "show_diff", is_flag=True, help="Show the unified diff of each manifest.")
 @_json_option
 @output_options
@@ -661,6 +753,7 @@ def converge(
     metrics_path: str | None,
     lock_path: str | None,
     max_hosts: int | None,
+    repair: bool,
     show_diff: bool,
     json_path: str | None,
     verbose: int,
@@ -688,6 +781,7 @@ def converge(
         metrics_path=metrics_path,
         lock_path=lock_path,
         max_hosts=max_hosts,
+        repair=repair,
     )
 
 

@@ -23,10 +23,12 @@ from deployer.engine.failure import (
     roll_back,
     unchanged_report,
 )
+from deployer.engine.hostlock import take_host_lock
 from deployer.engine.recovery import best_effort, manifest_unchanged
+from deployer.engine.selfheal import mark_verified, remove_stale_temp_files
 from deployer.errors import DeployerError
-from deployer.locks import LOCK_FILE_NAME, LockHeld, LockLost, RemoteLock
-from deployer.locks.heartbeat import Heartbeat, LeasedTransport, lease_for
+from deployer.locks import LockLost
+from deployer.locks.heartbeat import Heartbeat, LeasedTransport
 from deployer.model.plan import HostPlan, Plan
 from deployer.model.report import HostReport, Outcome
 from deployer.phases.backup import backup_manifest, prune_backups
@@ -87,45 +89,13 @@ def degraded_hosts(plan: Plan) -> tuple[HostPlan, ...]:
     )
 
 
-def _take_lock(ctx: HostContext, options: ApplyOptions) -> RemoteLock:
-    path = ctx.path(ctx.state.backup_dir) / LOCK_FILE_NAME
-    ctx.run(["mkdir", "-p", "-m", "0700", str(path.parent)])
-
-    def acquire(crashed_run_id: str) -> RemoteLock:
-        return RemoteLock.acquire(
-            ctx.transport,
-            path,
-            ctx.run_id,
-            lease_for(
-                options.lock_lease_s,
-                ctx.state.restart_timeout_s,
-                ctx.state.ready_timeout_s + ctx.state.soak_s,
-            ),
-            command=options.command,
-            sudo=ctx.state.become,
-            monotonic=ctx.clock.monotonic,
-            crashed_run_id=crashed_run_id,
-        )
-
-    try:
-        return acquire("")
-    except LockHeld as exc:
-        holder = exc.holder
-        # A holder proven dead on this very machine (same boot, pid namespace, and its pid
-        # gone or reused) crashed: its lease would block every run until it expires. The
-        # take-over is checked again on the host, under the lock's mutex, by run id.
-        if holder is not None and holder.run_id and holder.crashed_here():
-            ctx.emit(
-                "preflight", "warn", f"taking over the lock of a crashed run: {holder.describe()}"
-            )
-            return acquire(holder.run_id)
-        raise
-
-
 def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> HostReport:
     phases = Phases(ctx)
     try:
-        lock = phases.run("lock", lambda: _take_lock(ctx, options))
+        lock = phases.run(
+            "lock",
+            lambda: take_host_lock(ctx, lease_s=options.lock_lease_s, command=options.command),
+        )
     except Exception as exc:  # nothing was touched: a failed host, not a crash
         return HostReport(
             ctx.name, Outcome.FAILED, tuple(phases.records), plan.diff, error=as_error(ctx, exc)
@@ -170,6 +140,10 @@ def _apply_leased(
 
     restart: RestartRecord | None = None
     pushed = False
+    none: tuple[str, ...] = ()
+    stale = best_effort(ctx, "push", lambda: remove_stale_temp_files(ctx), none)
+    if stale:
+        ctx.emit("push", "warn", "removed temp files a killed run left: " + ", ".join(stale))
     try:
         phases.run("push", lambda: push_manifest(ctx, plan.desired))
         pushed = True
@@ -203,6 +177,9 @@ def _apply_leased(
         )
         details["verify"] = report.as_details()
         beat.check()
+        if backup is not None:
+            marked = backup
+            best_effort(ctx, "verify", lambda: mark_verified(ctx, marked), None)
     except LockLost as exc:
         # Another run owns the host now: touching it again (even to roll back) would restart
         # the apiserver under that run's feet. Stop and say exactly where the host was left.

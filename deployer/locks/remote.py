@@ -55,6 +55,8 @@ umask 077
 mkdir -p -- "$(dirname -- "$lock")"
 exec 9>>"$lock.mutex"
 if ! flock -w "$wait_s" 9; then echo "result=busy"; exit 74; fi
+# Under the mutex no other run is writing a lease: a temp file is a killed run's leftover.
+rm -f -- "$lock".tmp.*
 now=$(date +%s)
 echo "now=$now"
 cur_id=''

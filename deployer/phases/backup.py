@@ -8,6 +8,7 @@ successful host, never in a ``finally``, because a failed run needs them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import PurePosixPath
@@ -49,6 +50,25 @@ def backup_manifest(
         ["sh", "-c", _MKDIR_SCRIPT, "deployer-backup", str(base), BACKUP_PREFIX + stamp]
     )
     folder = PurePosixPath(result.stdout.strip().splitlines()[-1])
+    try:
+        _fill_backup(ctx, plan, live, folder, record, mask)
+    except BaseException:
+        # A half-made backup (no space left for the copy or the record) is of no use and
+        # would be taken for a real one: remove the folder this call just created.
+        with contextlib.suppress(Exception):
+            ctx.run(["rm", "-rf", "--", str(folder)])
+        raise
+    return folder
+
+
+def _fill_backup(
+    ctx: HostContext,
+    plan: HostPlan,
+    live: bytes | None,
+    folder: PurePosixPath,
+    record: dict[str, object],
+    mask: ValueMasker,
+) -> None:
     if live is not None:
         ctx.transport.put_atomic(
             live, folder / ctx.state.manifest_path.name, mode=0o600, sudo=ctx.state.become
@@ -70,7 +90,6 @@ def backup_manifest(
         mode=0o600,
         sudo=ctx.state.become,
     )
-    return folder
 
 
 def prune_backups(ctx: HostContext, *, keep: int) -> tuple[str, ...]:

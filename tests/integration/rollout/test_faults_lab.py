@@ -10,7 +10,11 @@ own: apiserver ready, manifests folder holding only the manifest, the expected m
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -296,3 +300,92 @@ def test_lease_taken_during_a_step_stops_without_touching_the_host_again(
     lab.wait_ready(NODE, timeout_s=60)  # the restart this run left behind, finished
     code, report, _, _ = _apply(lab, lambda f: None, extra=())
     assert code is ExitCode.OK, report.error
+
+
+def _cli(lab: LabHandle, tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Run the command line in a child process (so it can be killed); return code and output."""
+    argv = [
+        sys.executable,
+        "-m",
+        "deployer",
+        args[0],
+        "-i",
+        str(lab.inventory),
+        "--limit",
+        NODE,
+        "--no-color",
+        "--lock",
+        str(tmp_path / "lock"),
+        *args[1:],
+    ]
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180, check=False)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_the_run_after_a_kill_names_the_backup_and_repair_restores_it(
+    lab: LabHandle, original: dict[str, bytes], tmp_path: Path
+) -> None:
+    # A change that passes validation but never gets ready: no etcd answers on that port.
+    broken = f"apiserver_flags.etcd-servers=https://{lab.node(NODE).ip}:2999"
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "deployer",
+            "apply",
+            "-i",
+            str(lab.inventory),
+            "--limit",
+            NODE,
+            "--yes",
+            "--no-color",
+            "--lock",
+            str(tmp_path / "lock"),
+            "-e",
+            broken,
+            "-e",
+            "ready_timeout=120",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 90
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if f"[{NODE}] [verify]" in line or not line:
+            break
+    proc.send_signal(signal.SIGKILL)  # killed after the push, before verify or rollback
+    proc.wait(timeout=30)
+    assert any(f"[{NODE}] [verify]" in line for line in seen), "".join(seen)
+    assert lab.manifest(NODE).read_bytes() != original[NODE], "the broken push is live"
+    temp = lab.node(NODE).manifests_dir / ".kube-apiserver.yaml.0123456789ab"
+    temp.write_text("left by a killed run\n")
+
+    # Without --repair: the run names the killed run's backup and how to restore it.
+    code, out = _cli(lab, tmp_path, "apply", "--yes")
+    assert code == 3, out
+    assert "unverified push of run" in out and "deployer-backup-" in out, out
+    assert "--repair" in out
+
+    # converge --repair restores the previous manifest, waits for it and verifies it.
+    code, out = _cli(lab, tmp_path, "converge", "--repair", "--json", str(tmp_path / "r.json"))
+    assert code == 3, out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["hosts"][NODE]["outcome"] == "rolled_back", report
+    assert lab.manifest(NODE).read_bytes() == original[NODE]
+    lab.wait_ready(NODE, timeout_s=60)
+
+    # The next change removes the killed run's temp file and goes through.
+    code, out = _cli(lab, tmp_path, "apply", "--yes", "-e", CHANGE)
+    assert code == 0, out
+    assert not temp.exists()
+    assert "removed temp files a killed run left" in out
+    code, out = _cli(lab, tmp_path, "apply", "--yes")  # back to the original for the checks
+    assert code == 0, out
