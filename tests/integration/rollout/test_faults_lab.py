@@ -316,6 +316,8 @@ def _cli(lab: LabHandle, tmp_path: Path, *args: str) -> tuple[int, str]:
         "--no-color",
         "--lock",
         str(tmp_path / "lock"),
+        "-e",
+        "soak_seconds=1",
         *args[1:],
     ]
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
@@ -347,6 +349,8 @@ def test_the_run_after_a_kill_names_the_backup_and_repair_restores_it(
             broken,
             "-e",
             "ready_timeout=120",
+            "-e",
+            "soak_seconds=1",
         ],
         env=env,
         stdout=subprocess.PIPE,
