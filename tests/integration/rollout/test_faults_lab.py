@@ -393,3 +393,15 @@ def test_the_run_after_a_kill_names_the_backup_and_repair_restores_it(
     assert "removed temp files a killed run left" in out
     code, out = _cli(lab, tmp_path, "apply", "--yes")  # back to the original for the checks
     assert code == 0, out
+
+
+def test_a_report_that_cannot_be_written_keeps_the_exit_code_and_the_history(
+    lab: LabHandle, original: dict[str, bytes], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    code, out = _cli(lab, tmp_path, "apply", "--yes", "--json", str(blocker / "report.json"))
+    assert code == 0, out
+    assert "JSON report not written" in out
+    history = (tmp_path / "state" / "deployer" / "history.jsonl").read_text()
+    assert history.strip(), "the history line was written anyway"
