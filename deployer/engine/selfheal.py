@@ -145,7 +145,12 @@ def repair_host(ctx: HostContext, found: UnverifiedPush) -> RollbackResult:
     Raises:
         UnreachableError: the connection was lost (the caller may reconnect and call again).
     """
-    failing = {c.pod_uid for c in list_containers(ctx) or ()}
+    # The newest container belongs to the killed run's pod; the newest of another pod is the
+    # pod that ran before (the backup parses to it, so kubelet brings that pod back). Older
+    # containers of the previous pod must not be taken for the failing one.
+    containers = sorted(list_containers(ctx) or (), key=lambda c: c.created_at_ns, reverse=True)
+    failing = {containers[0].pod_uid} if containers else set()
+    before = next((c.pod_uid for c in containers if c.pod_uid not in failing), None)
     previous: bytes | None = None
     if found.has_previous:
         name = ctx.state.manifest_path.name
@@ -153,7 +158,7 @@ def repair_host(ctx: HostContext, found: UnverifiedPush) -> RollbackResult:
         if not previous:
             return RollbackResult(False, f"{found.backup / name} is missing or empty")
     return rollback_host(
-        ctx, backup=found.backup, live=previous, old_pod_uid=None, failed_pod_uids=failing
+        ctx, backup=found.backup, live=previous, old_pod_uid=before, failed_pod_uids=failing
     )
 
 

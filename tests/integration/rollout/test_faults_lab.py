@@ -363,11 +363,11 @@ def test_the_run_after_a_kill_names_the_backup_and_repair_restores_it(
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         seen.append(line)
-        if f"[{NODE}] [verify]" in line or not line:
+        if f"[{NODE}] [restart] ok" in line or not line:
             break
-    proc.send_signal(signal.SIGKILL)  # killed after the push, before verify or rollback
+    proc.send_signal(signal.SIGKILL)  # killed after the push, during verify, before rollback
     proc.wait(timeout=30)
-    assert any(f"[{NODE}] [verify]" in line for line in seen), "".join(seen)
+    assert any(f"[{NODE}] [restart] ok" in line for line in seen), "".join(seen)
     assert lab.manifest(NODE).read_bytes() != original[NODE], "the broken push is live"
     temp = lab.node(NODE).manifests_dir / ".kube-apiserver.yaml.0123456789ab"
     temp.write_text("left by a killed run\n")
