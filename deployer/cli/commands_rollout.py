@@ -258,7 +258,9 @@ def plan(
     return _finish(run, reports, exit_code_for_run(reports), json_path=json_path)
 
 
-def _aborted_reports(run: _Run, plan: Plan, done: dict[str, HostReport]) -> tuple[HostReport, ...]:
+def _aborted_reports(
+    run: _Run, plan: Plan, done: dict[str, HostReport], *, by: str = "Ctrl-C"
+) -> tuple[HostReport, ...]:
     """Reports after a second Ctrl-C: what finished, where the interrupted host was left."""
     reports = []
     for host_plan in plan.hosts:
@@ -269,7 +271,7 @@ def _aborted_reports(run: _Run, plan: Plan, done: dict[str, HostReport]) -> tupl
             phase, kind = run.reporter.last[name]
             backup_dir = host_plan.state.on_host(host_plan.state.backup_dir)
             error = DeployerError(
-                f"aborted by a second Ctrl-C during {phase} ({kind}); the host may run the new "
+                f"aborted by a second {by} during {phase} ({kind}); the host may run the new "
                 "manifest, the old one, or a restarting pod",
                 hint=f"check it now: deployer verify --limit {name}; the previous manifest is "
                 f"in the newest {backup_dir}/deployer-backup-*/",
@@ -616,7 +618,8 @@ def _apply_connected(
             reports=done,
         )
     except KeyboardInterrupt:
-        reports = _aborted_reports(run, the_plan, done)
+        by = "Ctrl-C" if interrupts.first == signal.SIGINT else "SIGTERM (or its grace ended)"
+        reports = _aborted_reports(run, the_plan, done, by=by)
         print_recap(run.console, reports)
         return _finish(
             run,
