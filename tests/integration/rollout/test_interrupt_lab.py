@@ -128,11 +128,13 @@ def test_interrupt_while_connecting_stops_at_once_with_exit_3(tmp_path: Path) ->
             "-e",
             f"ansible_port={port}",
         )
-        time.sleep(1.5)  # connecting now (or still importing: either way nothing is touched)
+        silent.settimeout(60)
+        peer, _ = silent.accept()  # the plan is connecting now, waiting for a banner
         started = time.monotonic()
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
         took = time.monotonic() - started
+        peer.close()
     finally:
         silent.close()
     assert proc.returncode == 3, out
