@@ -18,7 +18,7 @@ from deployer.model.manifest import Manifest
 from deployer.model.plan import HostPlan, Plan
 from deployer.phases.observe import observe_host
 from deployer.transport.base import Transport
-from deployer.transport.pool import thread_pool
+from deployer.transport.pool import thread_pool, wait_result
 
 __all__ = ["build_plan", "new_run_id"]
 
@@ -92,5 +92,6 @@ def build_plan(
 
     workers = max(1, min(forks, len(states)))
     with thread_pool(workers, "plan") as pool:
-        plans = tuple(pool.map(work, states))
+        futures = [pool.submit(work, state) for state in states]
+        plans = tuple(wait_result(f) for f in futures)
     return Plan(run_id=run_id or new_run_id(), hosts=plans)

@@ -33,6 +33,7 @@ __all__ = [
     "open_transports",
     "run_parallel",
     "thread_pool",
+    "wait_result",
 ]
 
 _log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def open_transports(
             failure: BaseException | None = None
             for host, future in futures:
                 try:
-                    opened[host.name] = future.result()
+                    opened[host.name] = wait_result(future)
                 except UnreachableError as err:
                     _log.debug("[%s] unreachable: %s", host.name, err.message)
                     unreachable[host.name] = err
@@ -152,16 +153,29 @@ def thread_pool(workers: int, prefix: str) -> Iterator[ThreadPoolExecutor]:
     """A thread pool that an interrupt (or any error) does not wait for.
 
     ``with ThreadPoolExecutor()`` joins every worker on the way out, so a Ctrl-C during
-    connections or observation would wait for each network timeout. Here an exception cancels
-    what has not started and returns at once; running workers finish on their own.
+    connections or observation would wait for each network timeout. Here an exception returns
+    at once; running workers finish on their own (the command line exits without joining
+    them). ``shutdown`` is not called on that path: an interrupt that landed inside
+    ``submit`` may have left the pool's internal lock held, and shutdown would wait for it.
     """
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
-    try:
-        yield pool
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
+    yield pool  # an exception from the body propagates from here, without a shutdown
     pool.shutdown(wait=True)
+
+
+def wait_result(future: Future[R]) -> R:
+    """``future.result()``, waiting in short slices so the main thread sees signals.
+
+    A process-directed signal may be delivered to any thread; if it lands on a worker while
+    the main thread sleeps in an untimed lock wait, the main thread is not woken and the
+    Ctrl-C/SIGTERM handler runs only when the wait ends (after a network timeout). A timed
+    wait returns to the interpreter regularly, which then runs the pending handler.
+    """
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue
 
 
 def _close_result(future: Future[Transport]) -> None:
@@ -190,7 +204,7 @@ def run_parallel(
         failure: BaseException | None = None
         for name, future in futures.items():
             try:
-                values[name] = future.result()
+                values[name] = wait_result(future)
             except DeployerError as err:
                 errors[name] = err
             except BaseException as err:

@@ -196,7 +196,8 @@ class SshTransport:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(command)
-                select.select([channel], [], [], left)
+                # Short slices: a signal delivered to another thread is seen here promptly.
+                select.select([channel], [], [], min(left, 0.5))
                 _drain(channel, out, err_out, exchange)
             _drain(channel, out, err_out, exchange)
             if not channel.status_event.wait(max(deadline - time.monotonic(), 0.05)):
