@@ -7,6 +7,7 @@ problem must be reported the same way (host, variable, source file).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -29,6 +30,10 @@ __all__ = [
 #: The version when the inventory names none: the newest minor whose facts are complete.
 DEFAULT_KUBERNETES_VERSION = version_table().default.minor
 
+#: Upper bounds of every timeout (one day) and count variable: beyond them a value is a typo,
+#: and an unbounded wait would hold a host's lease (and a control-plane node) for ever.
+MAX_SECONDS = 86_400.0
+MAX_COUNT = 1_000.0
 _KNOWN_VARS = frozenset(
     {
         "kubernetes_version",
@@ -202,18 +207,33 @@ class _Collector:
             return default
         return str(value)
 
-    def number(self, var: str, default: float, *, minimum: float = 0) -> float:
+    def number(
+        self,
+        var: str,
+        default: float,
+        *,
+        minimum: float = 0,
+        maximum: float = MAX_SECONDS,
+        whole: bool = False,
+    ) -> float:
+        """A finite number in ``[minimum, maximum]`` (NaN, inf and 1e400 are input errors)."""
         value = self.host.vars.get(var, default)
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             self.bad(var, f"expected a number of seconds, got {value!r}")
             return default
         try:
             number = float(value)
-        except ValueError:
-            self.bad(var, f"expected a number, got {value!r}")
+        except (ValueError, OverflowError):
+            self.bad(var, f"expected a number, got {str(value)[:40]!r}")
             return default
-        if number < minimum:
-            self.bad(var, f"must be at least {minimum:g}, got {number:g}")
+        if not math.isfinite(number):
+            self.bad(var, f"must be a finite number, got {str(value)[:40]!r}")
+            return default
+        if not minimum <= number <= maximum:
+            self.bad(var, f"must be between {minimum:g} and {maximum:g}, got {number:g}")
+            return default
+        if whole and not number.is_integer():
+            self.bad(var, f"must be a whole number, got {number:g}")
             return default
         return number
 
@@ -378,7 +398,7 @@ def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
     minor, full, schema_minor = _version(c)
     flags, flag_origins, list_flags = _flags(c)
     image = c.text("apiserver_image", f"registry.k8s.io/kube-apiserver:v{full}")
-    serial = int(c.number("serial", 1, minimum=1))
+    serial = int(c.number("serial", 1, minimum=1, maximum=MAX_COUNT, whole=True))
     state = DesiredState(
         host=host,
         kubernetes_minor=minor,
@@ -391,7 +411,7 @@ def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
         manifest_dir=c.absolute_path("manifest_dir", "/etc/kubernetes/manifests"),
         template=c.text("manifest_template", "kube-apiserver.yaml.j2"),
         backup_dir=c.absolute_path("backup_dir", "/etc/kubernetes/tmp"),
-        backup_keep=int(c.number("backup_keep", 10, minimum=1)),
+        backup_keep=int(c.number("backup_keep", 10, minimum=1, maximum=MAX_COUNT, whole=True)),
         host_root=str(c.absolute_path("host_root", "/")),
         crictl=c.text("crictl", "crictl"),
         kubeconfig=c.absolute_path("kubeconfig", "/etc/kubernetes/admin.conf"),
@@ -401,12 +421,29 @@ def desired_state(host: Host) -> tuple[DesiredState, list[InputProblem]]:
         restart_timeout_s=c.number("restart_timeout", 300, minimum=1),
         ready_timeout_s=c.number("ready_timeout", 300, minimum=1),
         soak_s=c.number("soak_seconds", 30),
+        # (every number above is finite and bounded: see _Collector.number)
         serial=serial,
         extra_volumes=_extra_volumes(c),
         extra_env=_extra_env(c),
         checksum_files=_checksum_files(c),
     )
+    _check_backup_dir(c, state)
     return state, c.problems
+
+
+def _check_backup_dir(c: _Collector, state: DesiredState) -> None:
+    """Refuse a backup folder inside (or equal to) the manifests folder (DESIGN.md rule 1).
+
+    kubelet runs every non-dot file there: a backup or a lock file would become a pod, or stay
+    in the manifests folder for good.
+    """
+    manifests, backups = state.manifest_dir, state.backup_dir
+    if backups == manifests or manifests in backups.parents:
+        c.bad(
+            "backup_dir",
+            f"{backups} is inside the manifests folder {manifests}; kubelet would run the "
+            "backups and lock files there (use e.g. /etc/kubernetes/tmp)",
+        )
 
 
 def desired_states(hosts: Sequence[Host]) -> tuple[DesiredState, ...]:

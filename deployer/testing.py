@@ -124,6 +124,10 @@ class FakeTransport:
         #: Every HTTPS request: (method, path, body).
         self.requests: list[tuple[str, str, bytes | None]] = []
         self.closed = False
+        #: How many times :meth:`reconnect` was called.
+        self.reconnects = 0
+        #: Raised by the next :meth:`reconnect` calls, in order (a host that stays away).
+        self.reconnect_errors: deque[DeployerError] = deque()
         self._surprises: list[str] = []
 
     # -- scripting --------------------------------------------------------------------------
@@ -278,6 +282,19 @@ class FakeTransport:
     def close(self) -> None:
         """Mark the fake closed; later calls are surprises."""
         self.closed = True
+
+    def reconnect(self) -> None:
+        """Count a reconnection (the script goes on); raise the next scripted error if any.
+
+        Raises:
+            DeployerError: the next of :attr:`reconnect_errors`.
+        """
+        with self._lock:
+            if self.closed:
+                raise self._surprise("reconnect after close()")
+            self.reconnects += 1
+            if self.reconnect_errors:
+                raise self.reconnect_errors.popleft()
 
 
 @pytest.fixture

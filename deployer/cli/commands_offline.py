@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from deployer.cli.options import common_inventory_options, limit_option, output_
 from deployer.errors import InputProblem
 from deployer.inventory import explain_host, load_inventory, select_hosts
 from deployer.offline import prepare
+from deployer.report.secret_values import ValueMasker, secret_values
 
 __all__ = ["register"]
 
@@ -112,6 +114,14 @@ def inventory_show(
     inv = select_hosts(load_inventory(inventories, extra_vars), None)
     host = inv[host_name]
     rows = explain_host(host)
+    flags, env = host.vars.get("apiserver_flags"), host.vars.get("apiserver_extra_env")
+    mask = ValueMasker(
+        secret_values(
+            flags=flags if isinstance(flags, Mapping) else None,
+            env=env if isinstance(env, Mapping) else None,
+            host_vars=host.vars,
+        )
+    )
     if as_json:
         payload = {
             key: {"value": _plain(value), "origin": str(origin) if origin else None}
@@ -119,7 +129,7 @@ def inventory_show(
             else _plain(value)
             for key, value, origin in rows
         }
-        click.echo(json.dumps(payload, indent=2, sort_keys=False))
+        click.echo(mask(json.dumps(payload, indent=2, sort_keys=False)))
         return 0
     click.echo(f"{host.name} (groups: {', '.join(sorted(host.groups))})")
     width = max((len(key) for key, _, _ in rows), default=0)
@@ -128,7 +138,7 @@ def inventory_show(
         line = f"  {key.ljust(width)}  {shown}"
         if explain:
             line += f"    # {origin}" if origin else "    # default"
-        click.echo(line)
+        click.echo(mask(line))
     return 0
 
 

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import getpass
+import os
 import signal
 import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
+from deployer.cli.masked_output import mask_logging
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console, print_plan, print_recap
+from deployer.cli.signals import Interrupts, handle_interrupts
 from deployer.desired import DesiredState
 from deployer.engine.kubeadm_sync import (
     attach_kubeadm_config,
@@ -33,12 +34,10 @@ from deployer.model.manifest import Manifest
 from deployer.model.plan import Plan
 from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import Prepared, prepare
+from deployer.report.secret_values import ValueMasker, mask_report, secret_values
 from deployer.transport.base import Transport
-from deployer.transport.options import SshOptions
+from deployer.transport.options import BECOME_PASSWORD_ENV, SshOptions
 from deployer.transport.pool import default_forks, open_transports
-
-if TYPE_CHECKING:
-    from deployer.engine.applier import StopSignal
 
 # Why some imports sit in the functions below: plan is what every run starts with, and the
 # applier, the locks, verify's checks and the report writers (prometheus_client, http.server)
@@ -93,6 +92,16 @@ class _Run:
     started_at: float
     console: Console
     reporter: ConsoleReporter
+    #: Masks the inventory's secret values in everything printed, logged and reported.
+    masker: ValueMasker
+
+    def learn_secrets(self, prepared: Prepared) -> Prepared:
+        """Add the secret values of every selected host to the masker; return ``prepared``."""
+        for state in prepared.states:
+            self.masker.add(
+                secret_values(flags=state.flags, env=state.extra_env, host_vars=state.host.vars)
+            )
+        return prepared
 
 
 @contextmanager
@@ -117,40 +126,70 @@ def _finish(
     metrics_path: str | None = None,
     inventories: Sequence[str] = (),
 ) -> int:
-    report = RunReport(
-        run_id=run.run_id,
-        command=run.command,
-        started_at=run.started_at,
-        finished_at=time.time(),
-        hosts=reports,
-        exit_code=int(code),
+    report = mask_report(
+        RunReport(
+            run_id=run.run_id,
+            command=run.command,
+            started_at=run.started_at,
+            finished_at=time.time(),
+            hosts=reports,
+            exit_code=int(code),
+        ),
+        run.masker,
     )
+    # Best effort, each on its own: a report that cannot be written must neither hide the
+    # run's real exit code nor stop the history line and metrics the alerts are built on.
+    outputs: list[tuple[str, Callable[[], object]]] = []
+
+    def write_json_report(report: RunReport, path: str) -> None:
+        from deployer.report.json_report import write_json_report as write
+
+        write(report, path)
+
+    def write_metrics(report: RunReport, path: Path) -> None:
+        from deployer.report.metrics import write_metrics as write
+
+        write(report, path)
+
+    def append_history(report: RunReport) -> None:
+        from deployer.report.history import append_history as append
+        from deployer.report.history import entry_from_report
+
+        append(entry_from_report(report, inventories=inventories))
+
     if json_path:
-        from deployer.report.json_report import write_json_report
-
-        write_json_report(report, json_path)
+        outputs.append(("JSON report", lambda: write_json_report(report, json_path)))
     if metrics_path:
-        from deployer.report.metrics import write_metrics
-
-        write_metrics(report, Path(metrics_path))
+        outputs.append(("metrics", lambda: write_metrics(report, Path(metrics_path))))
     if run.command in ("apply", "converge"):
-        from deployer.report.history import append_history, entry_from_report
-
+        outputs.append(
+            (
+                "run history",
+                lambda: append_history(report),
+            )
+        )
+    for what, write in outputs:
         try:
-            append_history(entry_from_report(report, inventories=inventories))
-        except OSError as exc:
-            run.console.print(f"[yellow]warning:[/] run history not written: {exc}")
+            write()
+        except Exception as exc:  # any failure: the run's outcome stands
+            run.console.print(f"[yellow]warning:[/] {what} not written: {exc}")
     return int(code)
 
 
 def _start(command: str, no_color: bool, verbose: int, *, to_stderr: bool = False) -> _Run:
-    console = make_console(no_color=no_color, stderr=to_stderr)
+    masker = ValueMasker()
+    password = os.environ.get(BECOME_PASSWORD_ENV)
+    if password:
+        masker.add([password])
+    mask_logging(masker)
+    console = make_console(no_color=no_color, stderr=to_stderr, mask=masker)
     return _Run(
         command=command,
         run_id=new_run_id(),
         started_at=time.time(),
         console=console,
         reporter=ConsoleReporter(console, verbose=verbose),
+        masker=masker,
     )
 
 
@@ -204,6 +243,21 @@ def _observe(
     return attach_kubeadm_config(the_plan, transports)
 
 
+def _sync(
+    run: _Run, the_plan: Plan, transports: Mapping[str, Transport | DeployerError]
+) -> ExitCode:
+    """kubeadm_config_sync: update kube-system/kubeadm-config; exit 3 when it fails."""
+    synced = sync_kubeadm_config(the_plan, transports, run_id=run.run_id)
+    run.console.print(f"[{'green' if synced.ok else 'red'}]{synced.detail}[/]")
+    if synced.ok:
+        return ExitCode.OK
+    kept = f" (the old data is in {synced.backup})" if synced.backup else ""
+    run.console.print(
+        f"  hint: update it by hand: kubectl -n kube-system edit configmap kubeadm-config{kept}"
+    )
+    return ExitCode.ROLLED_BACK
+
+
 @click.command()
 @common_inventory_options
 @limit_option
@@ -229,15 +283,23 @@ def plan(
     pending, 5 a host unreachable, 6 invalid input.
     """
     run = _start("plan", no_color, verbose, to_stderr=json_path == "-")
-    prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
-    with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
-        the_plan = _observe(run, prepared, transports, forks)
+    prepared: Prepared | None = None
+    with handle_interrupts() as interrupts:
+        try:
+            prepared = run.learn_secrets(prepare(inventories, extra_vars=extra_vars, limit=limit))
+            with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
+                the_plan = _observe(run, prepared, transports, forks)
+        except KeyboardInterrupt:
+            reports = _interrupted_reports(run, prepared, interrupts.first)
+            return _finish(run, reports, ExitCode.ROLLED_BACK, json_path=json_path)
     print_plan(run.console, the_plan, show_diff=show_diff)
     reports = _plan_reports(the_plan)
     return _finish(run, reports, exit_code_for_run(reports), json_path=json_path)
 
 
-def _aborted_reports(run: _Run, plan: Plan, done: dict[str, HostReport]) -> tuple[HostReport, ...]:
+def _aborted_reports(
+    run: _Run, plan: Plan, done: dict[str, HostReport], *, by: str = "Ctrl-C"
+) -> tuple[HostReport, ...]:
     """Reports after a second Ctrl-C: what finished, where the interrupted host was left."""
     reports = []
     for host_plan in plan.hosts:
@@ -248,7 +310,7 @@ def _aborted_reports(run: _Run, plan: Plan, done: dict[str, HostReport]) -> tupl
             phase, kind = run.reporter.last[name]
             backup_dir = host_plan.state.on_host(host_plan.state.backup_dir)
             error = DeployerError(
-                f"aborted by a second Ctrl-C during {phase} ({kind}); the host may run the new "
+                f"aborted by a second {by} during {phase} ({kind}); the host may run the new "
                 "manifest, the old one, or a restarting pod",
                 hint=f"check it now: deployer verify --limit {name}; the previous manifest is "
                 f"in the newest {backup_dir}/deployer-backup-*/",
@@ -263,41 +325,27 @@ def _aborted_reports(run: _Run, plan: Plan, done: dict[str, HostReport]) -> tupl
     return tuple(reports)
 
 
-def _install_interrupt(stop: StopSignal, console: Console) -> Callable[[], None]:
-    """First Ctrl-C: finish or roll back the current host, then stop. Second: abort now."""
-    previous = signal.getsignal(signal.SIGINT)
+def _interrupted_reports(
+    run: _Run, prepared: Prepared | None, signum: int | None
+) -> tuple[HostReport, ...]:
+    """Reports for a command stopped before any host was changed (every host untouched)."""
+    name = signal.Signals(signum).name if signum else "an interrupt"
+    run.console.print(f"[yellow]interrupted ({name}) before any host was changed[/]")
+    if prepared is None:
+        return ()
+    error = DeployerError(f"not attempted: interrupted ({name}) before any host was changed")
+    return tuple(HostReport(s.host.name, Outcome.SKIPPED, error=error) for s in prepared.states)
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.requested:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            raise KeyboardInterrupt
-        stop.request()
+
+def _announce_stop(console: Console) -> Callable[[int], None]:
+    def announce(signum: int) -> None:
+        how = "SIGTERM: up to 60 s" if signum == signal.SIGTERM else "press Ctrl-C again to"
         console.print(
-            "[yellow]stopping after the current host (it is finished or rolled back); "
-            "press Ctrl-C again to abort at once[/]"
+            f"[yellow]stopping after the current host (it is finished or rolled back); "
+            f"{how} abort at once[/]"
         )
 
-    signal.signal(signal.SIGINT, handler)
-
-    def restore() -> None:
-        signal.signal(signal.SIGINT, previous)
-
-    return restore
-
-
-def _sync(
-    run: _Run, the_plan: Plan, transports: Mapping[str, Transport | DeployerError]
-) -> ExitCode:
-    """kubeadm_config_sync: update kube-system/kubeadm-config; exit 3 when it fails."""
-    synced = sync_kubeadm_config(the_plan, transports, run_id=run.run_id)
-    run.console.print(f"[{'green' if synced.ok else 'red'}]{synced.detail}[/]")
-    if synced.ok:
-        return ExitCode.OK
-    kept = f" (the old data is in {synced.backup})" if synced.backup else ""
-    run.console.print(
-        f"  hint: update it by hand: kubectl -n kube-system edit configmap kubeadm-config{kept}"
-    )
-    return ExitCode.ROLLED_BACK
+    return announce
 
 
 def _rollout(
@@ -317,131 +365,327 @@ def _rollout(
     metrics_path: str | None,
     lock_path: str | None,
     max_hosts: int | None = None,
+    repair: bool = False,
 ) -> int:
-    from deployer.engine.applier import ApplyOptions, StopSignal, apply_plan, degraded_hosts
-    from deployer.engine.events import SystemClock
+    """Run apply/converge with SIGINT and SIGTERM handled (see :mod:`deployer.cli.signals`)."""
+    with handle_interrupts(on_first_stop=_announce_stop(run.console)) as interrupts:
+        return _rollout_body(
+            run,
+            interrupts,
+            inventories=inventories,
+            extra_vars=extra_vars,
+            limit=limit,
+            forks=forks,
+            accept_new=accept_new,
+            serial=serial,
+            check=check,
+            show_diff=show_diff,
+            yes=yes,
+            force=force,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            lock_path=lock_path,
+            max_hosts=max_hosts,
+            repair=repair,
+        )
+
+
+def _rollout_body(
+    run: _Run,
+    interrupts: Interrupts,
+    *,
+    inventories: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+    limit: str | None,
+    forks: int | None,
+    accept_new: bool,
+    serial: int | None,
+    check: bool,
+    show_diff: bool,
+    yes: bool,
+    force: bool,
+    json_path: str | None,
+    metrics_path: str | None,
+    lock_path: str | None,
+    max_hosts: int | None = None,
+    repair: bool = False,
+) -> int:
     from deployer.locks import LocalRunLock, default_local_lock_path
 
-    prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
-    lock = LocalRunLock.acquire(
-        Path(lock_path) if lock_path else default_local_lock_path(),
-        run_id=run.run_id,
-        command=run.command,
-    )
-    with lock, _connected(prepared, forks=forks, accept_new=accept_new) as transports:
-        the_plan = _observe(run, prepared, transports, forks)
-        print_plan(run.console, the_plan, show_diff=show_diff)
-        if check:
-            reports = _plan_reports(the_plan)
-            return _finish(
-                run,
-                reports,
-                exit_code_for_run(reports),
-                json_path=json_path,
-                metrics_path=metrics_path,
-                inventories=inventories,
-            )
-        if not the_plan.pending:
-            reports = _plan_reports(the_plan)
-            run.console.print("nothing to change")
-            code = exit_code_for_run(reports)
-            if code is ExitCode.OK and sync_enabled(the_plan):
-                code = _sync(run, the_plan, transports)
-            return _finish(
-                run,
-                reports,
-                code,
-                json_path=json_path,
-                metrics_path=metrics_path,
-                inventories=inventories,
-            )
-        if max_hosts is not None and len(the_plan.pending) > max_hosts:
-            raise InputError(
-                f"{len(the_plan.pending)} hosts need a change, more than --max-hosts {max_hosts};"
-                " nothing was touched",
-                hint="review with `deployer plan --diff`, then apply by hand or raise --max-hosts",
-            )
-        degraded = degraded_hosts(the_plan)
-        if degraded and not force:
-            names = ", ".join(
-                f"{p.name} ({p.unreachable or p.ready_detail or 'no running apiserver'})"
-                for p in degraded
-            )
-            run.console.print(
-                f"[red]refusing to start: the control plane is already degraded: {names}[/]\n"
-                "  hint: fix those hosts first, or pass --force to go on anyway"
-            )
-            reports = tuple(
-                HostReport(
-                    r.host,
-                    Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
-                    diff=r.diff,
-                    error=r.error,
-                    details=r.details,
-                )
-                for r in _plan_reports(the_plan)
-            )
-            code = (
-                ExitCode.UNREACHABLE
-                if any(p.unreachable for p in degraded)
-                else ExitCode.ROLLED_BACK
-            )
-            return _finish(
-                run,
-                reports,
-                code,
-                json_path=json_path,
-                metrics_path=metrics_path,
-                inventories=inventories,
-            )
-        if not yes:
-            if not sys.stdin.isatty():
-                raise InputError(
-                    "apply needs a confirmation and standard input is not a terminal",
-                    hint="pass --yes to apply without asking (converge never asks)",
-                )
-            click.confirm(f"apply to {len(the_plan.pending)} host(s), one at a time?", abort=True)
-        host_serial = serial or min(s.serial for s in prepared.states)
-        ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
-        stop = StopSignal()
-        done: dict[str, HostReport] = {}
-        restore = _install_interrupt(stop, run.console)
+    prepared: Prepared | None = None
+    try:
+        prepared = run.learn_secrets(prepare(inventories, extra_vars=extra_vars, limit=limit))
+        lock = LocalRunLock.acquire(
+            Path(lock_path) if lock_path else default_local_lock_path(),
+            run_id=run.run_id,
+            command=run.command,
+        )
+    except KeyboardInterrupt:
+        reports = _interrupted_reports(run, prepared, interrupts.first)
+        return _finish(
+            run,
+            reports,
+            ExitCode.ROLLED_BACK,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    with lock, ExitStack() as stack:
         try:
-            reports = apply_plan(
-                the_plan,
-                ready,
-                clock=SystemClock(),
-                reporter=run.reporter,
-                options=ApplyOptions(
-                    serial=host_serial,
-                    force=force,
-                    command=run.command,
-                    record={
-                        "user": getpass.getuser(),
-                        "workstation": socket.gethostname(),
-                        "inventories": list(inventories),
-                    },
-                ),
-                stop=stop,
-                reports=done,
+            transports = stack.enter_context(
+                _connected(prepared, forks=forks, accept_new=accept_new)
             )
         except KeyboardInterrupt:
-            reports = _aborted_reports(run, the_plan, done)
-            print_recap(run.console, reports)
+            reports = _interrupted_reports(run, prepared, interrupts.first)
             return _finish(
                 run,
                 reports,
-                ExitCode.ROLLBACK_FAILED,
+                ExitCode.ROLLED_BACK,
                 json_path=json_path,
                 metrics_path=metrics_path,
                 inventories=inventories,
             )
-        finally:
-            restore()
+        return _apply_connected(
+            run,
+            interrupts,
+            prepared,
+            transports,
+            inventories=inventories,
+            forks=forks,
+            serial=serial,
+            check=check,
+            show_diff=show_diff,
+            yes=yes,
+            force=force,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            max_hosts=max_hosts,
+            repair=repair,
+        )
+
+
+def _self_heal(
+    run: _Run,
+    the_plan: Plan,
+    transports: Mapping[str, Transport | DeployerError],
+    *,
+    repair: bool,
+    json_path: str | None,
+    metrics_path: str | None,
+    inventories: tuple[str, ...],
+) -> int | None:
+    """Name (and with ``--repair`` restore) a killed run's unverified push on degraded hosts.
+
+    Returns the exit code when hosts were repaired (the run ends there: run again to apply),
+    None to go on as usual.
+    """
+    from deployer.engine.applier import ApplyOptions, degraded_hosts
+    from deployer.engine.events import SystemClock
+    from deployer.engine.selfheal import find_unverified_pushes, repair_hosts
+
+    degraded = degraded_hosts(the_plan)
+    if not degraded:
+        return None
+    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
+    clock = SystemClock()
+    found = find_unverified_pushes(the_plan, degraded, ready, clock=clock, reporter=run.reporter)
+    if not found:
+        return None
+    for hit in found.values():
+        run.console.print(f"[yellow]{hit.host}: {hit.describe()}[/]")
+    if not repair:
+        run.console.print(
+            f"  hint: `deployer {run.command} --repair` restores that backup, waits for the "
+            "previous kube-apiserver and verifies it (or restore it by hand)"
+        )
+        return None
+    repaired = repair_hosts(
+        the_plan,
+        ready,
+        found,
+        clock=clock,
+        reporter=run.reporter,
+        lock_lease_s=ApplyOptions().lock_lease_s,
+        command=run.command,
+    )
+    reports = tuple(
+        repaired.get(r.host)
+        or HostReport(
+            r.host,
+            Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
+            diff=r.diff,
+            error=r.error,
+            details=r.details,
+        )
+        for r in _plan_reports(the_plan)
+    )
+    print_recap(run.console, reports)
+    code = exit_code_for_run(reports)
+    return _finish(
+        run,
+        reports,
+        max(code, ExitCode.ROLLED_BACK),
+        json_path=json_path,
+        metrics_path=metrics_path,
+        inventories=inventories,
+    )
+
+
+def _apply_connected(
+    run: _Run,
+    interrupts: Interrupts,
+    prepared: Prepared,
+    transports: dict[str, Transport | DeployerError],
+    *,
+    inventories: tuple[str, ...],
+    forks: int | None,
+    serial: int | None,
+    check: bool,
+    show_diff: bool,
+    yes: bool,
+    force: bool,
+    json_path: str | None,
+    metrics_path: str | None,
+    max_hosts: int | None,
+    repair: bool = False,
+) -> int:
+    from deployer.engine.applier import ApplyOptions, apply_plan, degraded_hosts
+    from deployer.engine.events import SystemClock
+
+    try:
+        the_plan = _observe(run, prepared, transports, forks)
+    except KeyboardInterrupt:
+        reports = _interrupted_reports(run, prepared, interrupts.first)
+        return _finish(
+            run,
+            reports,
+            ExitCode.ROLLED_BACK,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    print_plan(run.console, the_plan, show_diff=show_diff)
+    repaired = _self_heal(
+        run,
+        the_plan,
+        transports,
+        repair=repair,
+        json_path=json_path,
+        metrics_path=metrics_path,
+        inventories=inventories,
+    )
+    if repaired is not None:
+        return repaired
+    if check:
+        reports = _plan_reports(the_plan)
+        return _finish(
+            run,
+            reports,
+            exit_code_for_run(reports),
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    if not the_plan.pending:
+        reports = _plan_reports(the_plan)
+        run.console.print("nothing to change")
         code = exit_code_for_run(reports)
-        if code is ExitCode.OK and not stop.requested and sync_enabled(the_plan):
-            # Only after the last host was verified; never on a failed or stopped rollout.
+        if code is ExitCode.OK and sync_enabled(the_plan):
             code = _sync(run, the_plan, transports)
+        return _finish(
+            run,
+            reports,
+            code,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    if max_hosts is not None and len(the_plan.pending) > max_hosts:
+        raise InputError(
+            f"{len(the_plan.pending)} hosts need a change, more than --max-hosts {max_hosts};"
+            " nothing was touched",
+            hint="review with `deployer plan --diff`, then apply by hand or raise --max-hosts",
+        )
+    degraded = degraded_hosts(the_plan)
+    if degraded and not force:
+        names = ", ".join(
+            f"{p.name} ({p.unreachable or p.ready_detail or 'no running apiserver'})"
+            for p in degraded
+        )
+        run.console.print(
+            f"[red]refusing to start: the control plane is already degraded: {names}[/]\n"
+            "  hint: fix those hosts first, or pass --force to go on anyway"
+        )
+        reports = tuple(
+            HostReport(
+                r.host,
+                Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
+                diff=r.diff,
+                error=r.error,
+                details=r.details,
+            )
+            for r in _plan_reports(the_plan)
+        )
+        code = (
+            ExitCode.UNREACHABLE if any(p.unreachable for p in degraded) else ExitCode.ROLLED_BACK
+        )
+        return _finish(
+            run,
+            reports,
+            code,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError(
+                "apply needs a confirmation and standard input is not a terminal",
+                hint="pass --yes to apply without asking (converge never asks)",
+            )
+        click.confirm(f"apply to {len(the_plan.pending)} host(s), one at a time?", abort=True)
+    host_serial = serial or min(s.serial for s in prepared.states)
+    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
+    stop = interrupts.stop
+    done: dict[str, HostReport] = {}
+    interrupts.rollout_started()
+    try:
+        reports = apply_plan(
+            the_plan,
+            ready,
+            clock=SystemClock(),
+            reporter=run.reporter,
+            options=ApplyOptions(
+                serial=host_serial,
+                force=force,
+                command=run.command,
+                record={
+                    "user": getpass.getuser(),
+                    "workstation": socket.gethostname(),
+                    "inventories": list(inventories),
+                },
+            ),
+            stop=stop,
+            reports=done,
+        )
+    except KeyboardInterrupt:
+        by = "Ctrl-C" if interrupts.first == signal.SIGINT else "SIGTERM (or its grace ended)"
+        reports = _aborted_reports(run, the_plan, done, by=by)
+        print_recap(run.console, reports)
+        return _finish(
+            run,
+            reports,
+            ExitCode.ROLLBACK_FAILED,
+            json_path=json_path,
+            metrics_path=metrics_path,
+            inventories=inventories,
+        )
+    finally:
+        interrupts.cancel_grace()
+    code = exit_code_for_run(reports)
+    if code is ExitCode.OK and not stop.requested and sync_enabled(the_plan):
+        # Only after the last host was verified; never on a failed or stopped rollout.
+        code = _sync(run, the_plan, transports)
     print_recap(run.console, reports)
     if (
         stop.requested
@@ -475,6 +719,11 @@ def _rollout(
 @click.option(
     "--force", is_flag=True, help="Start although some hosts are not ready or have stray files."
 )
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Restore a host that runs the unverified push of a killed run from that run's backup.",
+)
 @_lock_option
 @_json_option
 @output_options
@@ -489,6 +738,7 @@ def apply(
     show_diff: bool,
     yes: bool,
     force: bool,
+    repair: bool,
     lock_path: str | None,
     json_path: str | None,
     verbose: int,
@@ -519,6 +769,7 @@ def apply(
         json_path=json_path,
         metrics_path=None,
         lock_path=lock_path,
+        repair=repair,
     )
 
 
@@ -541,6 +792,11 @@ def apply(
     default=None,
     help="Refuse to change more hosts than this in one run (a safety valve).",
 )
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Opt-in: restore a host running a killed run's unverified push from its backup.",
+)
 @click.option("--diff", "show_diff", is_flag=True, help="Show the unified diff of each manifest.")
 @_json_option
 @output_options
@@ -554,6 +810,7 @@ def converge(
     metrics_path: str | None,
     lock_path: str | None,
     max_hosts: int | None,
+    repair: bool,
     show_diff: bool,
     json_path: str | None,
     verbose: int,
@@ -581,6 +838,7 @@ def converge(
         metrics_path=metrics_path,
         lock_path=lock_path,
         max_hosts=max_hosts,
+        repair=repair,
     )
 
 
@@ -616,13 +874,30 @@ def verify(
     equal to the rendered manifest.
     """
     run = _start("verify", no_color, verbose, to_stderr=json_path == "-")
-    prepared = prepare(inventories, extra_vars=extra_vars, limit=limit)
-    reports: list[HostReport] = []
+    prepared: Prepared | None = None
+    with handle_interrupts() as interrupts:
+        try:
+            prepared = run.learn_secrets(prepare(inventories, extra_vars=extra_vars, limit=limit))
+            return _verify_hosts(run, prepared, forks, accept_new_host_keys, soak_s, json_path)
+        except KeyboardInterrupt:
+            reports = _interrupted_reports(run, prepared, interrupts.first)
+            return _finish(run, reports, ExitCode.ROLLED_BACK, json_path=json_path)
+
+
+def _verify_hosts(
+    run: _Run,
+    prepared: Prepared,
+    forks: int | None,
+    accept_new_host_keys: bool,
+    soak_s: float,
+    json_path: str | None,
+) -> int:
     from deployer.engine.events import SystemClock
     from deployer.phases.context import HostContext
     from deployer.phases.verify import VerifyFailed, verify_host
     from deployer.transport.pool import run_parallel
 
+    reports: list[HostReport] = []
     with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
         ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
         states = {s.host.name: s for s in prepared.states}

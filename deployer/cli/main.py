@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from deployer.errors import DeployerError, ExitCode, InputError, exit_code_for
+from deployer.report.masking import mask_secrets
 
 __all__ = ["cli", "main", "run"]
 
@@ -99,17 +100,36 @@ def cli() -> None:
     """
 
 
-def _write_crash_log(error: BaseException) -> Path:
-    """Keep the full trace of an unexpected error in a file; the terminal gets one line."""
-    state = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "deployer"
+def _write_crash_log(error: BaseException) -> Path | None:
+    """Keep the full trace of an unexpected error in a file; the terminal gets one line.
+
+    The state folder's ``last-crash.log`` (mode 0600: a trace can hold paths and values), else
+    a fresh ``mkstemp`` file (private and unpredictable, never a fixed name in ``/tmp``), else
+    nothing: the handler itself must never raise.
+    """
     try:
-        state.mkdir(parents=True, exist_ok=True)
-        path = state / "last-crash.log"
+        text = mask_secrets("".join(traceback.format_exception(error)))
+    except Exception:  # a broken exception object must not crash the handler
+        text = f"{type(error).__name__} (trace unavailable)\n"
+    try:
+        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        folder = state / "deployer"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / "last-crash.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return path
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
+        pass
+    try:
+        fd, name = tempfile.mkstemp(prefix="deployer-crash-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return Path(name)
     except OSError:
-        path = Path(tempfile.gettempdir()) / "deployer-last-crash.log"
-    text = "".join(traceback.format_exception(error))
-    path.write_text(text, encoding="utf-8")
-    return path
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,21 +150,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return int(ExitCode.INVALID_INPUT)
     except InputError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(mask_secrets(f"error: {exc}"), err=True)
         for warning in (p for p in exc.problems if p.is_warning):
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(mask_secrets(f"warning: {warning}"), err=True)
         return int(exc.exit_code)
     except DeployerError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(mask_secrets(f"error: {exc}"), err=True)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
+        # Commands that change hosts handle interrupts themselves (finish or roll back the
+        # current host); reaching here means nothing was being changed: "stopped, untouched".
+        click.echo("interrupted: nothing was changed", err=True)
+        return int(ExitCode.ROLLED_BACK)
     except Exception as exc:  # a bug: short message, the trace in a file
         path = _write_crash_log(exc)
+        where = f"the full trace is in {path}" if path else "the trace could not be saved"
+        try:
+            summary = f"{type(exc).__name__}: {exc}"
+        except Exception:  # an exception whose str() fails
+            summary = type(exc).__name__
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n  the full trace is in {path}; "
-            "please report it with that file",
+            mask_secrets(f"internal error: {summary}\n  {where}; please report it with that file"),
             err=True,
         )
         return int(exit_code_for(exc))
@@ -156,7 +182,9 @@ def run() -> None:
 
     Ends with ``os._exit`` once the output is flushed: by then every file is closed and every
     connection shut, and the interpreter's own teardown (paramiko's exit hook walking its
-    transport threads, freeing every module) cost a plan 0.1-0.2 s for nothing.
+    transport threads, freeing every module) cost a plan 0.1-0.2 s for nothing. It also means a
+    command stopped by an interrupt does not join worker threads left in a network wait (a
+    connection attempt, a remote command) whose results are no longer wanted.
     """
     gc.disable()  # start-up allocates what never dies; see _LazyGroup._load
     _GC_PAUSED.append(True)

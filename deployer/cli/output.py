@@ -9,14 +9,17 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import IO, cast
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from deployer.cli.masked_output import MaskedStream
 from deployer.engine.events import Event
 from deployer.model.plan import ChangeKind, HostPlan, Plan
 from deployer.model.report import HostReport, Outcome
+from deployer.report.secret_values import ValueMasker
 
 __all__ = ["ConsoleReporter", "make_console", "print_plan", "print_recap"]
 
@@ -40,11 +43,16 @@ _OUTCOME_STYLE = {
 }
 
 
-def make_console(*, no_color: bool, stderr: bool = False) -> Console:
-    """A console that colours only a terminal, and never when ``--no-color`` or NO_COLOR."""
+def make_console(
+    *, no_color: bool, stderr: bool = False, mask: ValueMasker | None = None
+) -> Console:
+    """A console that colours only a terminal, and never when ``--no-color`` or NO_COLOR.
+
+    With ``mask``, everything printed goes through it (secrets by value and by shape).
+    """
     stream = sys.stderr if stderr else sys.stdout
     return Console(
-        file=stream,
+        file=cast(IO[str], MaskedStream(stream, mask)) if mask is not None else stream,
         no_color=no_color,
         highlight=False,
         soft_wrap=True,

@@ -7,38 +7,39 @@ rollback, and stop. The remaining hosts are skipped (DESIGN.md rule 6).
 
 from __future__ import annotations
 
-import os
-import socket
+import dataclasses
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import TypeVar
 
 from deployer.engine.events import Clock, Reporter
-from deployer.errors import DeployerError, RolloutError
-from deployer.facts.crictl import ContainerInfo
-from deployer.locks import LOCK_FILE_NAME, LockHeld, RemoteLock
+from deployer.engine.failure import (
+    Phases,
+    as_error,
+    lease_lost,
+    release_lease,
+    roll_back,
+    unchanged_report,
+)
+from deployer.engine.hostlock import take_host_lock
+from deployer.engine.recovery import best_effort, manifest_unchanged
+from deployer.engine.selfheal import mark_verified, remove_stale_temp_files
+from deployer.errors import DeployerError
+from deployer.locks import LockLost
+from deployer.locks.heartbeat import Heartbeat, LeasedTransport
 from deployer.model.plan import HostPlan, Plan
-from deployer.model.report import HostReport, Outcome, PhaseRecord
+from deployer.model.report import HostReport, Outcome
 from deployer.phases.backup import backup_manifest, prune_backups
 from deployer.phases.context import HostContext
 from deployer.phases.preflight import preflight
 from deployer.phases.push import push_manifest
-from deployer.phases.restart import RestartRecord, list_containers, wait_for_new_pod
-from deployer.phases.rollback import (
-    RollbackResult,
-    collect_evidence,
-    recovery_commands,
-    rollback_host,
-)
-from deployer.phases.verify import VerifyFailed, verify_host
+from deployer.phases.restart import RestartRecord, wait_for_new_pod
+from deployer.phases.verify import verify_host
 from deployer.transport.base import Transport
 
 __all__ = ["ApplyOptions", "StopSignal", "apply_plan", "degraded_hosts"]
-
-T = TypeVar("T")
 
 
 class StopSignal:
@@ -64,45 +65,13 @@ class ApplyOptions:
     serial: int = 1
     #: Go on although some hosts are not ready / have stray files (an operator's decision).
     force: bool = False
+    #: The host lease's minimum; it grows to outlast the longest step (see ``lease_for``).
     lock_lease_s: int = 900
+    #: Seconds between lease renewals; None: a third of the lease, at most 30 s.
+    heartbeat_s: float | None = None
     command: str = "apply"
     #: Extra fields for the backup's run record (who, from where).
     record: Mapping[str, object] = field(default_factory=dict)
-
-
-class _Phases:
-    """Records phase timings for one host while running them."""
-
-    def __init__(self, ctx: HostContext) -> None:
-        self.ctx = ctx
-        self.records: list[PhaseRecord] = []
-
-    def run(self, phase: str, step: Callable[[], T], detail: Callable[[T], str] | None = None) -> T:
-        clock = self.ctx.clock
-        start_wall, start = clock.time(), clock.monotonic()
-        self.ctx.emit(phase, "start")
-        try:
-            value = step()
-        except BaseException as exc:
-            took = clock.monotonic() - start
-            self.records.append(
-                PhaseRecord(phase, False, round(took, 3), _short(exc), start_wall, clock.time())
-            )
-            self.ctx.emit(phase, "fail", _short(exc), took)
-            raise
-        took = clock.monotonic() - start
-        text = detail(value) if detail else ""
-        self.records.append(
-            PhaseRecord(phase, True, round(took, 3), text, start_wall, clock.time())
-        )
-        self.ctx.emit(phase, "ok", text, took)
-        return value
-
-
-def _short(exc: BaseException) -> str:
-    if isinstance(exc, DeployerError):
-        return exc.message
-    return f"{type(exc).__name__}: {exc}"
 
 
 def degraded_hosts(plan: Plan) -> tuple[HostPlan, ...]:
@@ -120,58 +89,33 @@ def degraded_hosts(plan: Plan) -> tuple[HostPlan, ...]:
     )
 
 
-def _take_lock(ctx: HostContext, options: ApplyOptions) -> RemoteLock:
-    path = ctx.path(ctx.state.backup_dir) / LOCK_FILE_NAME
-    ctx.run(["mkdir", "-p", "-m", "0700", str(path.parent)])
-
-    def acquire() -> RemoteLock:
-        return RemoteLock.acquire(
-            ctx.transport,
-            path,
-            ctx.run_id,
-            options.lock_lease_s,
-            command=options.command,
-            sudo=ctx.state.become,
-            monotonic=ctx.clock.monotonic,
-        )
-
-    try:
-        return acquire()
-    except LockHeld as exc:
-        holder = exc.holder
-        # A holder on this workstation whose process is gone crashed: its lease would block
-        # every run until it expires. Only this workstation can know the pid is dead.
-        if (
-            holder is not None
-            and holder.workstation == socket.gethostname()
-            and holder.pid
-            and not _pid_alive(holder.pid)
-        ):
-            ctx.emit(
-                "preflight", "warn", f"removing the lock of a crashed run: {holder.describe()}"
-            )
-            ctx.run(["rm", "-f", str(path)])
-            return acquire()
-        raise
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> HostReport:
-    phases = _Phases(ctx)
-    details: dict[str, object] = {"drift": plan.drift}
+    phases = Phases(ctx)
     try:
-        lock = phases.run("lock", lambda: _take_lock(ctx, options))
-    except DeployerError as exc:
-        return HostReport(ctx.name, Outcome.FAILED, tuple(phases.records), plan.diff, error=exc)
+        lock = phases.run(
+            "lock",
+            lambda: take_host_lock(ctx, lease_s=options.lock_lease_s, command=options.command),
+        )
+    except Exception as exc:  # nothing was touched: a failed host, not a crash
+        return HostReport(
+            ctx.name, Outcome.FAILED, tuple(phases.records), plan.diff, error=as_error(ctx, exc)
+        )
+    # From here on the lease is renewed in the background, and every step goes through a
+    # transport that refuses to touch the host once another run owns it.
+    beat = Heartbeat(
+        lock, ctx.transport, sudo=ctx.state.become, interval_s=options.heartbeat_s
+    ).start()
+    leased = dataclasses.replace(ctx, transport=LeasedTransport(ctx.transport, beat))
+    try:
+        return _apply_leased(leased, plan, options, phases, beat)
+    finally:
+        beat.stop()
+
+
+def _apply_leased(
+    ctx: HostContext, plan: HostPlan, options: ApplyOptions, phases: Phases, beat: Heartbeat
+) -> HostReport:
+    details: dict[str, object] = {"drift": plan.drift}
     backup: PurePosixPath | None = None
     try:
         checked = phases.run("preflight", lambda: preflight(ctx, plan, force=options.force))
@@ -181,16 +125,29 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
         running = checked.observation.running
         record = {"command": options.command, **options.record}
         backup = phases.run("backup", lambda: backup_manifest(ctx, plan, live, record=record), str)
-    except DeployerError as exc:
-        lock.release(ctx.transport, sudo=ctx.state.become)
+    except LockLost as exc:
+        return lease_lost(ctx, plan, phases, details, backup, exc, pushed=False)
+    except Exception as exc:  # nothing was touched: a failed host, not a crash
+        release_lease(ctx, beat)
         return HostReport(
-            ctx.name, Outcome.FAILED, tuple(phases.records), plan.diff, backup, error=exc
+            ctx.name,
+            Outcome.FAILED,
+            tuple(phases.records),
+            plan.diff,
+            backup,
+            error=as_error(ctx, exc),
         )
 
     restart: RestartRecord | None = None
+    pushed = False
+    none: tuple[str, ...] = ()
+    stale = best_effort(ctx, "push", lambda: remove_stale_temp_files(ctx), none)
+    if stale:
+        ctx.emit("push", "warn", "removed temp files a killed run left: " + ", ".join(stale))
     try:
         phases.run("push", lambda: push_manifest(ctx, plan.desired))
-        lock = lock.renew_if_due(ctx.transport, monotonic=ctx.clock.monotonic)
+        pushed = True
+        beat.check()
         if plan.needs_restart:
             restart = phases.run(
                 "restart",
@@ -210,7 +167,7 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
             }
         else:
             ctx.emit("restart", "info", "cosmetic change: kubelet restarts nothing, no wait")
-        lock = lock.renew_if_due(ctx.transport, monotonic=ctx.clock.monotonic)
+        beat.check()
         report = phases.run(
             "verify",
             lambda: verify_host(
@@ -219,14 +176,28 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
             lambda r: ", ".join(c.name for c in r.checks) + " ok",
         )
         details["verify"] = report.as_details()
-    except (RolloutError, DeployerError, OSError) as exc:
-        return _roll_back(
-            ctx, plan, phases, details, backup, live, old_ids, running, restart, exc, lock
+        beat.check()
+        if backup is not None:
+            marked = backup
+            best_effort(ctx, "verify", lambda: mark_verified(ctx, marked), None)
+    except LockLost as exc:
+        # Another run owns the host now: touching it again (even to roll back) would restart
+        # the apiserver under that run's feet. Stop and say exactly where the host was left.
+        return lease_lost(ctx, plan, phases, details, backup, exc, pushed=pushed)
+    except Exception as exc:  # after the push, every failure rolls back
+        if not pushed and manifest_unchanged(ctx, live) is True:
+            release_lease(ctx, beat)
+            return unchanged_report(ctx, plan, phases, details, backup, exc)
+        return roll_back(
+            ctx, plan, phases, details, backup, live, old_ids, running, restart, exc, beat
         )
-    pruned = prune_backups(ctx, keep=ctx.state.backup_keep)
+    no_prune: tuple[str, ...] = ()
+    pruned = best_effort(
+        ctx, "backup", lambda: prune_backups(ctx, keep=ctx.state.backup_keep), no_prune
+    )
     if pruned:
         details["pruned_backups"] = list(pruned)
-    lock.release(ctx.transport, sudo=ctx.state.become)
+    release_lease(ctx, beat)
     return HostReport(
         ctx.name,
         Outcome.CHANGED,
@@ -235,94 +206,6 @@ def _apply_host(ctx: HostContext, plan: HostPlan, options: ApplyOptions) -> Host
         backup,
         details=tuple(details.items()),
     )
-
-
-def _roll_back(
-    ctx: HostContext,
-    plan: HostPlan,
-    phases: _Phases,
-    details: dict[str, object],
-    backup: PurePosixPath | None,
-    live: bytes | None,
-    old_ids: set[str],
-    running: ContainerInfo | None,
-    restart: RestartRecord | None,
-    cause: BaseException,
-    lock: RemoteLock,
-) -> HostReport:
-    if isinstance(cause, VerifyFailed):
-        details["verify"] = cause.report.as_details()
-    failed_id = restart.new_id if restart else getattr(cause, "container_id", None)
-    evidence = collect_evidence(ctx, failed_id)
-    if evidence:
-        details["evidence"] = evidence
-        ctx.emit("rollback", "info", "last log lines of the failed container:\n" + evidence)
-    old_pod_uid = running.pod_uid if running else None
-    failed_uids = _new_pod_uids(ctx, old_ids, old_pod_uid)
-
-    def roll_back() -> RollbackResult:
-        outcome = rollback_host(
-            ctx,
-            backup=backup,
-            live=live,
-            old_pod_uid=old_pod_uid,
-            failed_pod_uids=failed_uids,
-            pushed=plan.desired.content,
-        )
-        if not outcome.ok:
-            raise _RollbackNotOk(outcome)
-        return outcome
-
-    try:
-        result = phases.run("rollback", roll_back, lambda r: r.detail)
-    except _RollbackNotOk as exc:
-        result = exc.result
-    details["rollback"] = {"ok": result.ok, "detail": result.detail}
-    error: DeployerError
-    if result.ok:
-        lock.release(ctx.transport, sudo=ctx.state.become)
-        error = RolloutError(
-            f"{_short(cause)}; rolled back to the previous manifest",
-            host=ctx.name,
-            phase="rollback",
-        )
-        outcome = Outcome.ROLLED_BACK
-    else:
-        # The lock is left to expire: a host in this state should not be changed by a timer.
-        error = RolloutError(
-            f"ROLLBACK FAILED: {result.detail} (cause: {_short(cause)})",
-            host=ctx.name,
-            phase="rollback",
-            hint="this host may have no healthy kube-apiserver. Recover by hand:\n"
-            + recovery_commands(ctx, backup),
-        )
-        outcome = Outcome.ROLLBACK_FAILED
-    return HostReport(
-        ctx.name,
-        outcome,
-        tuple(phases.records),
-        plan.diff,
-        backup,
-        error=error,
-        details=tuple(details.items()),
-    )
-
-
-class _RollbackNotOk(DeployerError):
-    """Carries a failed rollback's result out of its phase, so the phase is recorded failed."""
-
-    def __init__(self, result: RollbackResult) -> None:
-        super().__init__(result.detail)
-        self.result = result
-
-
-def _new_pod_uids(ctx: HostContext, old_ids: set[str], old_pod_uid: str | None) -> set[str]:
-    """Pods of containers that appeared since the push: the failed pod(s) to replace."""
-    return {
-        c.pod_uid
-        for c in list_containers(ctx) or ()
-        if c.id not in old_ids and c.pod_uid != old_pod_uid
-    }
 
 
 def apply_plan(

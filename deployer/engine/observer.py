@@ -10,7 +10,6 @@ import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 from deployer.desired import DesiredState
 from deployer.engine.planner import plan_host
@@ -20,6 +19,7 @@ from deployer.model.manifest import Manifest
 from deployer.model.plan import HostPlan, Plan
 from deployer.phases.observe import observe_host
 from deployer.transport.base import Transport
+from deployer.transport.pool import thread_pool, wait_result
 
 __all__ = ["build_plan", "new_run_id"]
 
@@ -142,6 +142,7 @@ def build_plan(
         return _plan_one(state, manifests[name], transport, rerender)
 
     workers = max(1, min(forks, len(states)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan") as pool:
-        plans = tuple(pool.map(work, states))
+    with thread_pool(workers, "plan") as pool:
+        futures = [pool.submit(work, state) for state in states]
+        plans = tuple(wait_result(f) for f in futures)
     return Plan(run_id=run_id or new_run_id(), hosts=plans)

@@ -27,6 +27,12 @@ class LockHolder:
     acquired_at: float | None = None
     #: Remote leases only: Unix time (host clock) after which the lock may be taken over.
     expires_at: float | None = None
+    #: The holder's process identity beyond its pid (Linux; empty elsewhere): the kernel's
+    #: boot id, the pid namespace and the process start time (clock ticks since boot). A pid
+    #: alone is reused, and containers that share a host name have separate pid spaces.
+    boot_id: str = ""
+    pid_ns: str = ""
+    proc_start: str = ""
 
     def describe(self, *, now: float | None = None) -> str:
         """Return a one-line description for messages (``run X (pid 12 on ws, user u) ...``)."""
@@ -68,6 +74,9 @@ class LockHolder:
             command=fields.get("command", ""),
             acquired_at=number("acquired_at"),
             expires_at=number("expires_at"),
+            boot_id=fields.get("boot_id", ""),
+            pid_ns=fields.get("pid_ns", ""),
+            proc_start=fields.get("proc_start", ""),
         )
 
     @classmethod
@@ -77,13 +86,62 @@ class LockHolder:
             user = getpass.getuser()
         except (KeyError, OSError):  # no passwd entry in some containers
             user = str(os.getuid())
+        pid = os.getpid()
         return cls(
             run_id=run_id,
-            pid=os.getpid(),
+            pid=pid,
             workstation=socket.gethostname(),
             user=user,
             command=command,
+            boot_id=_boot_id(),
+            pid_ns=_pid_namespace(),
+            proc_start=_process_start(pid) or "",
         )
+
+    def crashed_here(self) -> bool:
+        """True only when this holder is provably a dead process of this very machine.
+
+        Same host name, same boot, same pid namespace, and its pid is gone or now belongs to a
+        process that started at another time. Anything not provable (another machine or
+        container, a record without identity) is False: that lease must expire instead.
+        """
+        if not (self.pid and self.boot_id and self.pid_ns and self.proc_start):
+            return False
+        if (self.workstation, self.boot_id, self.pid_ns) != (
+            socket.gethostname(),
+            _boot_id(),
+            _pid_namespace(),
+        ):
+            return False
+        return _process_start(self.pid) != self.proc_start
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def _boot_id() -> str:
+    return _read("/proc/sys/kernel/random/boot_id")
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]")
+    except OSError:
+        return ""
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time (field 22 of /proc/<pid>/stat), or None when there is none."""
+    stat = _read(f"/proc/{pid}/stat")
+    if not stat:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
 
 
 class LockHeld(errors.LockHeld):

@@ -43,16 +43,20 @@ _EXIT_LOST = 76  # renew: this run no longer holds the lease
 _SAFE_TEXT = re.compile(r"[^A-Za-z0-9._@:+-]")
 _RUN_ID = re.compile(r"^[A-Za-z0-9._:+-]{1,128}$")
 
-# "$1" op (acquire|renew|release), "$2" lock file, "$3" run id, "$4" lease seconds, "$5" owner
-# lines (key=value), "$6" seconds to wait for the mutex. Prints `now=`, the previous holder's
+# "$1" op (acquire|take_over|renew|release), "$2" lock file, "$3" run id, "$4" lease seconds,
+# "$5" owner lines (key=value), "$6" seconds to wait for the mutex, "$7" take_over only: the run
+# id of the crashed holder that may be replaced (checked under the mutex, so the take-over is
+# atomic: a lock another run took meanwhile is never replaced). Prints `now=`, the previous holder's
 # lines prefixed `holder.`, then `result=`. The mutex file is never removed: removing a file
 # others may be waiting on with flock would let two runs hold "the" mutex at once.
 _SCRIPT = """set -eu
-op=$1 lock=$2 run_id=$3 lease=$4 owner=$5 wait_s=$6
+op=$1 lock=$2 run_id=$3 lease=$4 owner=$5 wait_s=$6 expected=${7:-}
 umask 077
 mkdir -p -- "$(dirname -- "$lock")"
 exec 9>>"$lock.mutex"
 if ! flock -w "$wait_s" 9; then echo "result=busy"; exit 74; fi
+# Under the mutex no other run is writing a lease: a temp file is a killed run's leftover.
+rm -f -- "$lock".tmp.*
 now=$(date +%s)
 echo "now=$now"
 cur_id=''
@@ -68,8 +72,10 @@ if [ -s "$lock" ]; then
 fi
 write_lease() {
   tmp="$lock.tmp.$$"
+  trap 'rm -f -- "$tmp"' EXIT
   printf '%s\\nacquired_at=%s\\nexpires_at=%s\\n' "$owner" "$1" "$((now + lease))" > "$tmp"
   mv -f -- "$tmp" "$lock"
+  trap - EXIT
 }
 case $op in
   acquire)
@@ -84,6 +90,20 @@ case $op in
     fi
     if [ "$cur_id" != "$run_id" ]; then acquired=$now; fi
     write_lease "$acquired"
+    echo "result=$result"
+    ;;
+  take_over)
+    if [ -n "$cur_id" ] && [ "$cur_id" != "$run_id" ] && [ "$cur_id" != "$expected" ] \\
+        && [ "$cur_exp" -gt "$now" ]; then
+      echo "result=held"
+      exit 75
+    fi
+    if [ -n "$cur_id" ] && [ "$cur_id" != "$run_id" ]; then
+      result=taken_over
+    else
+      result=acquired
+    fi
+    write_lease "$now"
     echo "result=$result"
     ;;
   renew)
@@ -129,6 +149,9 @@ def _owner_lines(holder: LockHolder) -> str:
         "user": holder.user,
         "pid": "" if holder.pid is None else str(holder.pid),
         "command": holder.command,
+        "boot_id": holder.boot_id,
+        "pid_ns": holder.pid_ns,
+        "proc_start": holder.proc_start,
     }
     return "\n".join(f"{k}={_SAFE_TEXT.sub('_', v)}" for k, v in fields.items())
 
@@ -140,8 +163,9 @@ def remote_lock_argv(
     *,
     lease_s: int = DEFAULT_LEASE_S,
     mutex_wait_s: int = 30,
+    expected_run_id: str = "",
 ) -> list[str]:
-    """Return the argv of one lock operation (``acquire``, ``renew`` or ``release``).
+    """Return the argv of one lock operation (``acquire``, ``take_over``, ``renew``, ``release``).
 
     Everything variable travels as positional parameters of a constant script, so nothing is
     spliced into shell text.
@@ -149,8 +173,10 @@ def remote_lock_argv(
     Raises:
         ValueError: unknown operation, relative path, or a run id with unsafe characters.
     """
-    if op not in {"acquire", "renew", "release"}:
+    if op not in {"acquire", "take_over", "renew", "release"}:
         raise ValueError(f"unknown lock operation {op!r}")
+    if op == "take_over" and not _RUN_ID.match(expected_run_id):
+        raise ValueError(f"take_over needs the crashed run's id: {expected_run_id!r}")
     if not path.is_absolute():
         raise ValueError(f"the remote lock path must be absolute: {path}")
     if not _RUN_ID.match(holder.run_id):
@@ -166,6 +192,7 @@ def remote_lock_argv(
         str(max(int(lease_s), 0)),
         _owner_lines(holder),
         str(max(int(mutex_wait_s), 1)),
+        expected_run_id,
     ]
 
 
@@ -225,15 +252,23 @@ class RemoteLock:
         sudo: bool = True,
         mutex_wait_s: int = 30,
         monotonic: Callable[[], float] = time.monotonic,
+        crashed_run_id: str = "",
     ) -> RemoteLock:
         """Take the host's lock, or take over an expired one (logged as a warning).
+
+        With ``crashed_run_id`` (a holder proven dead, see ``LockHolder.crashed_here``), that
+        run's lease is replaced even before it expires, atomically on the host: if another
+        run holds the lock by then, that run's lease is left alone (``LockHeld``).
 
         Raises:
             LockHeld: another run holds an unexpired lease (or kept the mutex too long).
             CommandFailed: the script failed otherwise (no ``sh``/``flock``, no permission).
         """
         holder = LockHolder.for_this_process(run_id, command)
-        answer = _run_script(transport, "acquire", path, holder, lease_s, sudo, mutex_wait_s)
+        op = "take_over" if crashed_run_id else "acquire"
+        answer = _run_script(
+            transport, op, path, holder, lease_s, sudo, mutex_wait_s, expected=crashed_run_id
+        )
         host = transport.host.name
         if answer.result in {"held", "busy"}:
             raise LockHeld(
@@ -351,8 +386,12 @@ def _run_script(
     lease_s: int,
     sudo: bool,
     mutex_wait_s: int,
+    *,
+    expected: str = "",
 ) -> LockAnswer:
-    argv = remote_lock_argv(op, path, holder, lease_s=lease_s, mutex_wait_s=mutex_wait_s)
+    argv = remote_lock_argv(
+        op, path, holder, lease_s=lease_s, mutex_wait_s=mutex_wait_s, expected_run_id=expected
+    )
     result = transport.run(
         argv,
         sudo=sudo,

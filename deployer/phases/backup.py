@@ -8,6 +8,7 @@ successful host, never in a ``finally``, because a failed run needs them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import PurePosixPath
@@ -15,6 +16,7 @@ from pathlib import PurePosixPath
 from deployer.model.manifest import sha256_hex
 from deployer.model.plan import HostPlan
 from deployer.phases.context import HostContext
+from deployer.report.secret_values import ValueMasker, secret_values
 
 __all__ = ["BACKUP_PREFIX", "backup_manifest", "prune_backups"]
 
@@ -39,12 +41,34 @@ def backup_manifest(
     Returns the backup folder's host path (under ``host_root``). With no live manifest (a first
     install) the folder holds only the record, so the audit trail is complete either way.
     """
+    mask = ValueMasker(
+        secret_values(flags=ctx.state.flags, env=ctx.state.extra_env, host_vars=ctx.state.host.vars)
+    )
     stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(ctx.clock.time()))
     base = ctx.path(ctx.state.backup_dir)
     result = ctx.run(
         ["sh", "-c", _MKDIR_SCRIPT, "deployer-backup", str(base), BACKUP_PREFIX + stamp]
     )
     folder = PurePosixPath(result.stdout.strip().splitlines()[-1])
+    try:
+        _fill_backup(ctx, plan, live, folder, record, mask)
+    except BaseException:
+        # A half-made backup (no space left for the copy or the record) is of no use and
+        # would be taken for a real one: remove the folder this call just created.
+        with contextlib.suppress(Exception):
+            ctx.run(["rm", "-rf", "--", str(folder)])
+        raise
+    return folder
+
+
+def _fill_backup(
+    ctx: HostContext,
+    plan: HostPlan,
+    live: bytes | None,
+    folder: PurePosixPath,
+    record: dict[str, object],
+    mask: ValueMasker,
+) -> None:
     if live is not None:
         ctx.transport.put_atomic(
             live, folder / ctx.state.manifest_path.name, mode=0o600, sudo=ctx.state.become
@@ -55,7 +79,9 @@ def backup_manifest(
         "manifest": str(ctx.state.manifest_path),
         "old_sha256": sha256_hex(live) if live is not None else None,
         "new_sha256": plan.desired.sha256,
-        "flag_changes": [str(c) for c in plan.flag_changes],
+        # A run record stays on the host but is read by people: flag values that are secrets
+        # (URL passwords, credential flags, env values) are masked like everywhere else.
+        "flag_changes": [mask(str(c)) for c in plan.flag_changes],
         **record,
     }
     ctx.transport.put_atomic(
@@ -64,7 +90,6 @@ def backup_manifest(
         mode=0o600,
         sudo=ctx.state.become,
     )
-    return folder
 
 
 def prune_backups(ctx: HostContext, *, keep: int) -> tuple[str, ...]:

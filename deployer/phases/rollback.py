@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from deployer.engine.compare import same_pod
 from deployer.engine.events import poll_until
-from deployer.errors import DeployerError, RolloutError
+from deployer.errors import DeployerError, RolloutError, UnreachableError
 from deployer.facts.crictl import ContainerInfo
 from deployer.phases.context import HostContext
 from deployer.phases.restart import list_containers
@@ -84,6 +84,9 @@ def rollback_host(
     the running container is the one to verify.
 
     Never raises for an ordinary failure: the caller turns the result into exit 3 or 4.
+
+    Raises:
+        UnreachableError: the connection was lost; the caller reconnects and calls again.
     """
     manifest_path = ctx.path(ctx.state.manifest_path)
     try:
@@ -135,5 +138,7 @@ def rollback_host(
         return RollbackResult(
             False, f"the restored apiserver failed verification: {exc}", exc.report
         )
+    except UnreachableError:
+        raise  # the caller reconnects and tries again (every step here is safe to repeat)
     except (RolloutError, DeployerError, OSError) as exc:
         return RollbackResult(False, f"rollback step failed: {exc}")

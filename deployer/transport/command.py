@@ -9,8 +9,8 @@ transport passes argv lists; nothing else builds a shell string. Privilege escal
 'cat /etc/kubernetes/manifests/kube-apiserver.yaml'
 >>> command_line(["echo", "a b", "$HOME", "--"])
 "echo 'a b' '$HOME' --"
->>> become_argv(["id", "-u"], user="root", with_password=False)
-('sudo', '-n', '-u', 'root', '--', 'id', '-u')
+>>> become_argv(["id", "-u"], user="root", prompt="[sudo]")
+('sudo', '-k', '-S', '-p', '[sudo]', '-u', 'root', '--', 'id', '-u')
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "MASK",
+    "announce_argv",
     "become_argv",
     "check_argv",
     "command_line",
@@ -70,24 +71,45 @@ def command_line(argv: Sequence[str]) -> str:
     return " ".join(shlex.quote(arg) for arg in check_argv(argv))
 
 
-def become_argv(argv: Sequence[str], *, user: str, with_password: bool) -> tuple[str, ...]:
+def become_argv(argv: Sequence[str], *, user: str, prompt: str) -> tuple[str, ...]:
     """Prefix ``argv`` with sudo, as ``ansible_become`` asks.
 
-    Without a password, ``sudo -n`` fails at once instead of waiting for a prompt nobody sees.
-    With one, ``sudo -k -S -p ''`` reads it from the first line of stdin: ``-k`` ignores cached
-    credentials so sudo *always* consumes that line (otherwise a cached ticket would pass the
-    password on to the command's own stdin), and ``-p ''`` keeps the prompt out of stderr.
-    The caller must only use the password form after checking that sudo asks for one at all
-    (NOPASSWD rules never read stdin either).
+    ``sudo -k -S -p PROMPT``: sudo writes ``prompt`` to stderr when (and only when) *this*
+    command needs a password, and then reads one line from stdin. The caller watches stderr for
+    that prompt and sends the password only then, so a ``NOPASSWD`` rule for some commands
+    never lets the password reach a command's own stdin (where a file-writing command would
+    store it). ``-k`` ignores and never leaves a cached ticket on the host. ``prompt`` must not
+    contain ``%`` (sudo expands ``%u``, ``%h``...), so the caller can match it byte for byte.
 
     Raises:
-        ValueError: see :func:`check_argv`, or an empty ``user``.
+        ValueError: see :func:`check_argv`, an empty ``user``, or a prompt sudo would rewrite.
     """
     items = check_argv(argv)
     if not user:
         raise ValueError("become user is empty")
-    prefix = ("sudo", "-k", "-S", "-p", "") if with_password else ("sudo", "-n")
-    return (*prefix, "-u", user, "--", *items)
+    if not prompt or "%" in prompt or "\n" in prompt:
+        raise ValueError(f"sudo prompt must be non-empty, one line, without '%': {prompt!r}")
+    return ("sudo", "-k", "-S", "-p", prompt, "-u", user, "--", *items)
+
+
+def announce_argv(argv: Sequence[str], marker: str) -> tuple[str, ...]:
+    """Wrap ``argv`` so it first writes ``marker`` and a newline to stderr, then execs.
+
+    Why: a command that reads a payload from stdin under sudo must not receive a byte before
+    sudo has finished asking for a password; the marker says "sudo is done, the command runs".
+
+    Raises:
+        ValueError: see :func:`check_argv`.
+    """
+    items = check_argv(argv)
+    return (
+        "sh",
+        "-c",
+        'printf \'%s\\n\' "$1" >&2; shift; exec "$@"',
+        "deployer-run",
+        marker,
+        *items,
+    )
 
 
 def mask_text(text: str, secrets: Iterable[str]) -> str:

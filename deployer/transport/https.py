@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import http.client
 import io
+import os
 import socket
 import ssl
 import tempfile
@@ -75,9 +76,13 @@ def _make_context(
 ) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=ca_pem.decode("ascii"))
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if client_cert_pem is not None and _load_chain_from_memory(
+        context, client_cert_pem, client_key_pem
+    ):
+        return context
     if client_cert_pem is not None:
-        # ssl loads certificate chains from files only: a private folder that lives for the
-        # duration of one call, removed before returning.
+        # ssl loads certificate chains from files only: without memfd, a private 0700 folder
+        # that lives for the duration of one call, the key 0600, removed before returning.
         with tempfile.TemporaryDirectory(prefix="deployer-tls-") as folder:
             cert = Path(folder, "client.crt")
             cert.write_bytes(client_cert_pem)
@@ -87,6 +92,36 @@ def _make_context(
                 key.write_bytes(client_key_pem)
             context.load_cert_chain(str(cert), str(key) if key else None)
     return context
+
+
+def _load_chain_from_memory(
+    context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes | None
+) -> bool:
+    """Load the client certificate and key through anonymous memory files (Linux memfd).
+
+    The cluster-admin key then never touches a file system. Returns False where memfd or
+    ``/proc/self/fd`` is missing (the caller falls back to a private temporary folder).
+    """
+    if not hasattr(os, "memfd_create") or not os.path.isdir("/proc/self/fd"):
+        return False
+    fds: list[int] = []
+    try:
+        for name, data in (("client.crt", cert_pem), ("client.key", key_pem)):
+            if data is None:
+                continue
+            fd = os.memfd_create(f"deployer-{name}", os.MFD_CLOEXEC)
+            fds.append(fd)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        paths = [f"/proc/self/fd/{fd}" for fd in fds]
+        context.load_cert_chain(paths[0], paths[1] if len(paths) > 1 else None)
+        return True
+    except OSError:
+        return False
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _pump_out(stream: RawStream, outgoing: ssl.MemoryBIO) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import shlex
 from collections.abc import Callable, Mapping
@@ -30,6 +31,9 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 #: The environment variable a sudo password is read from (never from the inventory).
+#: Longest connection timeout an inventory may ask for (``ansible_ssh_timeout``).
+_MAX_CONNECT_TIMEOUT_S = 3600.0
+
 BECOME_PASSWORD_ENV = "DEPLOYER_BECOME_PASSWORD"  # noqa: S105 - a variable name, not a secret
 
 # Ansible variables that would hold a password in clear: refused, with the way to do it right.
@@ -84,14 +88,15 @@ class SshOptions:
     #: Where a sudo password comes from: this environment variable ...
     become_password_env: str = BECOME_PASSWORD_ENV
     #: ... else this callback (given the host name), e.g. a terminal prompt; ``None``: no
-    #: password, so ``sudo -n`` must suffice.
+    #: password, so a step sudo asks a password for fails (UnreachableError).
     prompt_become_password: Callable[[str], Secret] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.retries < 1:
             raise ValueError("retries must be >= 1 (it counts attempts)")
-        if self.connect_timeout_s <= 0 or self.command_timeout_s <= 0:
-            raise ValueError("timeouts must be positive")
+        for value in (self.connect_timeout_s, self.command_timeout_s):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError("timeouts must be positive finite numbers")
 
 
 def become_password(options: SshOptions, host_name: str) -> Secret | None:
@@ -242,8 +247,14 @@ def options_from_host(host: Host, base: SshOptions | None = None) -> SshOptions:
     known = host.vars.get("ssh_known_hosts_file") or args.known_hosts
     if known:
         changes["known_hosts"] = Path(str(known)).expanduser()
-    if args.accept_new:
-        changes["accept_new_host_keys"] = True
+    if args.accept_new and not opts.accept_new_host_keys:
+        # Trust on first use is the operator's decision for one run, never an inventory's: a
+        # shared inventory must not switch off host-key checking for everyone who uses it.
+        _log.warning(
+            "[%s] ignoring StrictHostKeyChecking=accept-new from the inventory: trust unknown "
+            "host keys with --accept-new-host-keys on the command line",
+            host.name,
+        )
     become = _bool_var(host, "ansible_become", problems)
     if become is not None:
         changes["become"] = become
@@ -263,13 +274,15 @@ def options_from_host(host: Host, base: SshOptions | None = None) -> SshOptions:
     if timeout is not None:
         try:
             seconds = float(str(timeout))
-            if seconds <= 0:
+            # NaN and inf compare False/True oddly: a finite, bounded number only.
+            if not (math.isfinite(seconds) and 0 < seconds <= _MAX_CONNECT_TIMEOUT_S):
                 raise ValueError(timeout)
             changes["connect_timeout_s"] = seconds
-        except ValueError:
+        except (ValueError, OverflowError):
             problems.append(
                 InputProblem(
-                    f"ansible_ssh_timeout must be a positive number, not {timeout!r}",
+                    f"ansible_ssh_timeout must be a number of seconds in (0, "
+                    f"{_MAX_CONNECT_TIMEOUT_S:g}], not {str(timeout)[:40]!r}",
                     host=host.name,
                 )
             )

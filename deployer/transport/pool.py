@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,8 @@ __all__ = [
     "default_forks",
     "open_transports",
     "run_parallel",
+    "thread_pool",
+    "wait_result",
 ]
 
 _log = logging.getLogger(__name__)
@@ -124,17 +126,21 @@ def open_transports(
     opened: dict[str, Transport] = {}
     unreachable: dict[str, UnreachableError] = {}
     try:
-        with ThreadPoolExecutor(
-            max_workers=default_forks(len(hosts), forks), thread_name_prefix="deployer-connect"
-        ) as pool:
+        with thread_pool(default_forks(len(hosts), forks), "deployer-connect") as pool:
             futures = [(h, pool.submit(opener, h)) for h in hosts]
             failure: BaseException | None = None
             for host, future in futures:
                 try:
-                    opened[host.name] = future.result()
+                    opened[host.name] = wait_result(future)
                 except UnreachableError as err:
                     _log.debug("[%s] unreachable: %s", host.name, err.message)
                     unreachable[host.name] = err
+                except (KeyboardInterrupt, SystemExit):
+                    # Stop now, not after every connection attempt: what is still connecting
+                    # is closed as soon as it is done.
+                    for _, pending in futures:
+                        pending.add_done_callback(_close_result)
+                    raise
                 except BaseException as err:  # keep collecting so every opened one is closed
                     failure = failure or err
             if failure is not None:
@@ -168,6 +174,42 @@ def close_all(transports: Sequence[Transport], timeout_s: float = CLOSE_TIMEOUT_
             _log.debug("[%s] closing the connection did not finish", transport.host.name)
 
 
+@contextmanager
+def thread_pool(workers: int, prefix: str) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that an interrupt (or any error) does not wait for.
+
+    ``with ThreadPoolExecutor()`` joins every worker on the way out, so a Ctrl-C during
+    connections or observation would wait for each network timeout. Here an exception returns
+    at once; running workers finish on their own (the command line exits without joining
+    them). ``shutdown`` is not called on that path: an interrupt that landed inside
+    ``submit`` may have left the pool's internal lock held, and shutdown would wait for it.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
+    yield pool  # an exception from the body propagates from here, without a shutdown
+    pool.shutdown(wait=True)
+
+
+def wait_result(future: Future[R]) -> R:
+    """``future.result()``, waiting in short slices so the main thread sees signals.
+
+    A process-directed signal may be delivered to any thread; if it lands on a worker while
+    the main thread sleeps in an untimed lock wait, the main thread is not woken and the
+    Ctrl-C/SIGTERM handler runs only when the wait ends (after a network timeout). A timed
+    wait returns to the interpreter regularly, which then runs the pending handler.
+    """
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue
+
+
+def _close_result(future: Future[Transport]) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    future.result().close()
+
+
 def run_parallel(
     transports: Mapping[str, T],
     fn: Callable[[T], R],
@@ -183,14 +225,12 @@ def run_parallel(
     errors: dict[str, DeployerError] = {}
     if not transports:
         return ParallelResults(values, errors)
-    with ThreadPoolExecutor(
-        max_workers=default_forks(len(transports), forks), thread_name_prefix="deployer-read"
-    ) as pool:
+    with thread_pool(default_forks(len(transports), forks), "deployer-read") as pool:
         futures = {name: pool.submit(fn, t) for name, t in transports.items()}
         failure: BaseException | None = None
         for name, future in futures.items():
             try:
-                values[name] = future.result()
+                values[name] = wait_result(future)
             except DeployerError as err:
                 errors[name] = err
             except BaseException as err:

@@ -25,7 +25,7 @@ from deployer.errors import CommandFailed, TransportError, UnreachableError
 from deployer.model.host import Host
 from deployer.model.report import CommandResult
 from deployer.transport import requestlog
-from deployer.transport.become import Become
+from deployer.transport.become import Become, Escalated, SudoExchange
 from deployer.transport.command import check_argv, command_line
 from deployer.transport.connect import close_chain, connect
 from deployer.transport.https import HttpResult, TlsProbeError, https_get_over
@@ -96,6 +96,16 @@ class SshTransport:
         if connection is not None:
             close_chain(connection)
 
+    def reconnect(self) -> None:
+        """Drop the (possibly dead) connection and open a new one, for recovery steps.
+
+        Raises:
+            HostKeyError: the host key changed meanwhile.
+            UnreachableError: the host cannot be reached now.
+        """
+        self.close()
+        self.open()
+
     def __enter__(self) -> SshTransport:
         self.open()
         return self
@@ -145,13 +155,9 @@ class SshTransport:
     def _escalates(self, sudo: bool) -> bool:
         return self._become.escalates(sudo, self.login_user)
 
-    def _wrap(self, argv: tuple[str, ...], sudo: bool) -> tuple[tuple[str, ...], bytes]:
-        """Return the argv to send and the bytes sudo reads before the command's stdin."""
-
-        def probe(line: str) -> int:
-            return self._exec(line, None, self.options.connect_timeout_s)[0]
-
-        return self._become.wrap(argv, sudo=sudo, login_user=self.login_user, probe=probe)
+    def _wrap(self, argv: tuple[str, ...], sudo: bool, payload: bytes | None) -> Escalated:
+        """Return the command to send and, under sudo, the exchange that drives its stdin."""
+        return self._become.wrap(argv, sudo=sudo, login_user=self.login_user, payload=payload)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -161,8 +167,13 @@ class SshTransport:
         stdin: bytes | None,
         timeout_s: float,
         on_stdout: Callable[[bytes], None] | None = None,
+        exchange: SudoExchange | None = None,
     ) -> tuple[int, bytes, bytes]:
         """Run one command line; return (exit code, stdout, stderr), -1 when none came back.
+
+        Without ``exchange`` stdin is sent at once and closed. With one (a sudo command), stdin
+        stays open and only what the exchange decides from the command's output is sent: the
+        password after sudo's own prompt, the payload after the command announced its start.
 
         Raises:
             UnreachableError: the connection failed.
@@ -179,16 +190,18 @@ class SshTransport:
         out, err_out = bytearray(), bytearray()
         try:
             channel.exec_command(command)
-            if stdin:
-                channel.sendall(stdin)
-            channel.shutdown_write()
+            if exchange is None:
+                if stdin:
+                    channel.sendall(stdin)
+                channel.shutdown_write()
             while not (channel.eof_received or channel.closed):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(command)
-                select.select([channel], [], [], left)
-                _drain(channel, out, err_out, on_stdout)
-            _drain(channel, out, err_out, on_stdout)
+                # Short slices: a signal delivered to another thread is seen here promptly.
+                select.select([channel], [], [], min(left, 0.5))
+                _drain(channel, out, err_out, on_stdout, exchange)
+            _drain(channel, out, err_out, on_stdout, exchange)
             if not channel.status_event.wait(max(deadline - time.monotonic(), 0.05)):
                 raise TimeoutError(command)
             code = channel.recv_exit_status()
@@ -202,6 +215,8 @@ class SshTransport:
             channel.close()
         if code == -1 and not transport.is_active():
             raise UnreachableError("the SSH connection was lost", host=self.host.name)
+        if exchange is not None:
+            return code, bytes(out), exchange.stderr()
         return code, bytes(out), bytes(err_out)
 
     def run(
@@ -249,11 +264,12 @@ class SshTransport:
     ) -> CommandResult:
         items = check_argv(argv)
         limit = self.options.command_timeout_s if timeout_s is None else timeout_s
-        wrapped, prefix = self._wrap(items, sudo)
-        data = prefix + (stdin or b"")
+        escalated = self._wrap(items, sudo, stdin)
         started = time.monotonic()
         try:
-            code, out, err = self._exec(command_line(wrapped), data or None, limit, on_stdout)
+            code, out, err = self._exec(
+                command_line(escalated.argv), stdin, limit, on_stdout, escalated.exchange
+            )
         except TimeoutError:
             code, out, err = TIMEOUT_EXIT_CODE, b"", f"timed out after {limit:g}s".encode()
         result = CommandResult(
@@ -288,17 +304,21 @@ class SshTransport:
         """
         p = check_remote_path(path)
         if self._escalates(sudo):
-            wrapped, prefix = self._wrap(tuple(read_argv(p)), sudo)
+            escalated = self._wrap(tuple(read_argv(p)), sudo, None)
             started = time.monotonic()
             code, out, err = self._exec(
-                command_line(wrapped), prefix or None, self.options.command_timeout_s
+                command_line(escalated.argv),
+                None,
+                self.options.command_timeout_s,
+                None,
+                escalated.exchange,
             )
             requestlog.log_command_counts(
                 self.host.name,
                 read_argv(p),
                 exit_code=code,
                 duration_s=time.monotonic() - started,
-                stdin_bytes=len(prefix),
+                stdin_bytes=0,
                 stdout_bytes=len(out),
                 stderr_bytes=len(err),
             )
@@ -439,14 +459,31 @@ def _drain(
     out: bytearray,
     err: bytearray,
     on_stdout: Callable[[bytes], None] | None = None,
+    exchange: SudoExchange | None = None,
 ) -> None:
+    """Move what arrived into ``out``/``err``; stream stdout; under sudo, answer the exchange.
+
+    ``on_stdout`` sees each stdout chunk as it arrives (plan reads the CA early from it).
+    """
     while channel.recv_ready():
         chunk = channel.recv(65536)
         out += chunk
         if on_stdout is not None and chunk:
             on_stdout(chunk)
+        if exchange is not None:
+            _answer(channel, *exchange.on_stdout(chunk))
     while channel.recv_stderr_ready():
-        err += channel.recv_stderr(65536)
+        chunk = channel.recv_stderr(65536)
+        err += chunk
+        if exchange is not None:
+            _answer(channel, *exchange.on_stderr(chunk))
+
+
+def _answer(channel: paramiko.Channel, data: bytes, close: bool) -> None:
+    if data:
+        channel.sendall(data)
+    if close:
+        channel.shutdown_write()
 
 
 def _remove_quietly(sftp: paramiko.SFTPClient, path: PurePosixPath) -> None:

@@ -112,10 +112,14 @@ def test_opt_in_accepts_a_new_key_and_records_it(ssh_lab: SshLab) -> None:
         assert _hostname_of(transport) == "connected"
 
 
-def test_inventory_strict_host_key_checking_accept_new_is_the_opt_in(ssh_lab: SshLab) -> None:
+def test_inventory_cannot_switch_on_trust_on_first_use(ssh_lab: SshLab) -> None:
     server = ssh_lab.start("127.0.30.1")
     host = ssh_lab.host(server, ansible_ssh_common_args="-o StrictHostKeyChecking=accept-new")
-    with SshTransport(host, ssh_lab.options()) as transport:
+    with pytest.raises(HostKeyError), SshTransport(host, ssh_lab.options()):
+        pass
+    assert not ssh_lab.known_hosts.exists() or "127.0.30.1" not in ssh_lab.known_hosts.read_text()
+    # The operator's --accept-new-host-keys is the opt-in.
+    with SshTransport(host, ssh_lab.options(accept_new_host_keys=True)) as transport:
         assert _hostname_of(transport) == "connected"
     assert "[127.0.30.1]:2300" in ssh_lab.known_hosts.read_text()
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from deployer.transport.command import (
     MASK,
+    announce_argv,
     become_argv,
     check_argv,
     command_line,
@@ -50,28 +51,32 @@ def test_check_argv_refuses_impossible_commands(bad: object) -> None:
         check_argv(bad)  # type: ignore[arg-type]
 
 
-def test_become_without_password_never_waits_for_a_prompt() -> None:
-    assert become_argv(["cat", "/etc/shadow"], user="root", with_password=False) == (
-        "sudo",
-        "-n",
-        "-u",
-        "root",
-        "--",
-        "cat",
-        "/etc/shadow",
+def test_become_always_names_its_prompt_and_ignores_cached_tickets() -> None:
+    wrapped = become_argv(["-rf"], user="admin", prompt="[p] ")
+    assert wrapped == ("sudo", "-k", "-S", "-p", "[p] ", "-u", "admin", "--", "-rf")
+    assert command_line(wrapped).startswith("sudo -k -S -p '[p] ' -u admin -- ")
+
+
+@pytest.mark.parametrize("prompt", ["", "%u's password", "two\nlines"])
+def test_become_refuses_prompts_sudo_would_rewrite(prompt: str) -> None:
+    with pytest.raises(ValueError, match="prompt"):
+        become_argv(["true"], user="root", prompt=prompt)
+
+
+def test_announce_runs_the_command_after_writing_the_marker_to_stderr() -> None:
+    done = subprocess.run(
+        announce_argv(["sh", "-c", "cat; echo err >&2"], "MARK"),
+        input=b"payload",
+        capture_output=True,
+        check=True,
     )
-
-
-def test_become_with_password_reads_stdin_silently_and_ignores_cached_tickets() -> None:
-    wrapped = become_argv(["-rf"], user="admin", with_password=True)
-    assert wrapped == ("sudo", "-k", "-S", "-p", "", "-u", "admin", "--", "-rf")
-    # The empty prompt survives quoting as its own argument.
-    assert command_line(wrapped).startswith("sudo -k -S -p '' -u admin -- ")
+    assert done.stdout == b"payload"
+    assert done.stderr == b"MARK\nerr\n"
 
 
 def test_become_refuses_an_empty_user() -> None:
     with pytest.raises(ValueError, match="user"):
-        become_argv(["true"], user="", with_password=False)
+        become_argv(["true"], user="", prompt="p")
 
 
 def test_display_masks_named_secrets_and_secret_shaped_arguments() -> None:

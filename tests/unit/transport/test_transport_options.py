@@ -87,11 +87,14 @@ def test_known_hosts_path_order_options_then_ssh_config_then_default() -> None:
     assert known_hosts_path(SshOptions(), {}) == Path("~/.ssh/known_hosts").expanduser()
 
 
-def test_strict_host_key_checking_accept_new_is_an_opt_in_but_no_is_not(
+def test_trust_on_first_use_comes_only_from_the_command_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     accept = _host(ansible_ssh_common_args="-o StrictHostKeyChecking=accept-new")
-    assert options_from_host(accept).accept_new_host_keys is True
+    assert options_from_host(accept).accept_new_host_keys is False
+    assert "--accept-new-host-keys" in caplog.text
+    from_cli = SshOptions(accept_new_host_keys=True)
+    assert options_from_host(accept, from_cli).accept_new_host_keys is True
     lax = _host(ansible_ssh_common_args="-o StrictHostKeyChecking=no")
     assert options_from_host(lax).accept_new_host_keys is False
     assert "ignoring StrictHostKeyChecking=no" in caplog.text
@@ -172,3 +175,9 @@ def test_options_refuse_impossible_values() -> None:
         SshOptions(retries=0)
     with pytest.raises(ValueError, match="timeouts"):
         SshOptions(connect_timeout_s=0)
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-1", "0", "1e400", "100000"])
+def test_ssh_timeout_must_be_finite_and_bounded(timeout: str) -> None:
+    with pytest.raises(InventoryError, match="ansible_ssh_timeout"):
+        options_from_host(_host(ansible_ssh_timeout=timeout))
