@@ -163,15 +163,7 @@ def roll_back(
             + recovery_commands(ctx, backup),
         )
         outcome = Outcome.ROLLBACK_FAILED
-    return HostReport(
-        ctx.name,
-        outcome,
-        tuple(phases.records),
-        plan.diff,
-        backup,
-        error=error,
-        details=tuple(details.items()),
-    )
+    return _host_report(ctx, outcome, plan, phases, details, backup, error)
 
 
 def lease_lost(
@@ -200,15 +192,7 @@ def lease_lost(
         f"{ctx.name}); to restore by hand:\n" + recovery_commands(ctx, backup),
     )
     details["lease_lost"] = {"pushed": pushed, "where": where}
-    return HostReport(
-        ctx.name,
-        Outcome.FAILED,
-        tuple(phases.records),
-        plan.diff,
-        backup,
-        error=error,
-        details=tuple(details.items()),
-    )
+    return _host_report(ctx, Outcome.FAILED, plan, phases, details, backup, error)
 
 
 def unchanged_report(
@@ -227,9 +211,22 @@ def unchanged_report(
         phase="push",
         hint="free space/inodes in the manifests folder's file system, then run again",
     )
+    return _host_report(ctx, Outcome.FAILED, plan, phases, details, backup, error)
+
+
+def _host_report(
+    ctx: HostContext,
+    outcome: Outcome,
+    plan: HostPlan,
+    phases: Phases,
+    details: dict[str, object],
+    backup: PurePosixPath | None,
+    error: DeployerError,
+) -> HostReport:
+    """The host's report after a failure: its phases so far, its diff, backup and details."""
     return HostReport(
         ctx.name,
-        Outcome.FAILED,
+        outcome,
         tuple(phases.records),
         plan.diff,
         backup,
