@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from types import MappingProxyType
 
 from deployer.errors import InputProblem, InventoryError
+from deployer.model.files import CompanionFile
 from deployer.model.host import Host, VarOrigin
 from deployer.versions import parse_version, version_table
 
@@ -144,6 +145,8 @@ class DesiredState:
     extra_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Host paths whose content digests go into a pod annotation (drift of referenced files).
     checksum_files: tuple[str, ...] = ()
+    #: Files rolled with the manifest as one set (``apiserver_files``), sorted by path.
+    companions: tuple[CompanionFile, ...] = ()
 
     @property
     def probe_address(self) -> str:

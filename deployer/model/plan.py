@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from deployer.desired import DesiredState
 from deployer.facts.observe import HostObservation
+from deployer.model.files import CompanionChange
 from deployer.model.manifest import Manifest, sha256_hex
 
 __all__ = ["ChangeKind", "FlagChange", "HostPlan", "Plan"]
@@ -77,6 +78,8 @@ class HostPlan:
     #: What ``kubeadm upgrade`` would revert (kube-system/kubeadm-config vs the inventory);
     #: None when the cluster has no kubeadm-config (or it was not read).
     kubeadm_config: tuple[str, ...] | None = None
+    #: Companion files whose host copy differs from the desired one (written with the manifest).
+    companion_changes: tuple[CompanionChange, ...] = ()
 
     @property
     def drift(self) -> dict[str, object]:
@@ -104,7 +107,9 @@ class HostPlan:
     @property
     def needs_change(self) -> bool:
         """True when apply would write the manifest."""
-        return self.unreachable is None and self.kind is not ChangeKind.NONE
+        return self.unreachable is None and (
+            self.kind is not ChangeKind.NONE or bool(self.companion_changes)
+        )
 
     @property
     def needs_restart(self) -> bool:
