@@ -16,7 +16,8 @@ from deployer.lab.apiserver.mounts import MountTable, no_such_file
 __all__ = ["complete_file_error", "config_file_error", "serving_file_error"]
 
 #: File flags checked while the server config is built, with the wrapper of their error. The
-#: companion files (audit policy, encryption, authorization, admission, egress, tracing) are
+#: companion files (audit policy, encryption, authentication, authorization, admission, egress,
+#: tracing) are
 #: read and validated by ``deployer.lab.apiserver.companions`` instead.
 _CONFIG_FILES: tuple[tuple[str, Callable[[str, str], str]], ...] = (
     ("client-ca-file", lambda path, err: f"unable to load client CA file: {err}"),
@@ -29,7 +30,6 @@ _CONFIG_FILES: tuple[tuple[str, Callable[[str, str], str]], ...] = (
     ("authorization-policy-file", lambda path, err: err),
     ("authorization-webhook-config-file", lambda path, err: err),
     ("authentication-token-webhook-config-file", lambda path, err: err),
-    ("authentication-config", lambda path, err: err),
     ("oidc-ca-file", lambda path, err: err),
     ("proxy-client-cert-file", lambda path, err: err),
     ("proxy-client-key-file", lambda path, err: err),

@@ -15,6 +15,7 @@ import pytest
 
 from deployer.lab.apiserver.companions.admission import admission_error
 from deployer.lab.apiserver.companions.audit import policy_error
+from deployer.lab.apiserver.companions.authentication import authentication_error
 from deployer.lab.apiserver.companions.authorization import authorization_error
 from deployer.lab.apiserver.companions.egress import egress_config_error
 from deployer.lab.apiserver.companions.encryption import load_encryption
@@ -85,16 +86,18 @@ FAILED = re.compile(r'^E\d{4} [\d:.]+ +\d+ run\.go:72\] "command failed" err="(.
             id="unknown-level",
         ),
         pytest.param(
-            GOOD_POLICY.replace(b"- level: Metadata\n", b"- level: None\n  resourceNames: [x]\n")
-            .replace(b"resourceNames: [x]", b"resources: [{resourceNames: [x]}]"),
+            GOOD_POLICY.replace(
+                b"- level: Metadata\n", b"- level: None\n  resourceNames: [x]\n"
+            ).replace(b"resourceNames: [x]", b"resources: [{resourceNames: [x]}]"),
             33,
             "loading audit policy file: rules[0].resources.resourceNames: Invalid value: "
             '[]string{"x"}: using resourceNames requires at least one resource',
             id="list-value-go-syntax",
         ),
         pytest.param(
-            GOOD_POLICY.replace(b"- level: Metadata\n", b"- level: None\n  resourceNames: [x]\n")
-            .replace(b"resourceNames: [x]", b"resources: [{resourceNames: [x]}]"),
+            GOOD_POLICY.replace(
+                b"- level: Metadata\n", b"- level: None\n  resourceNames: [x]\n"
+            ).replace(b"resourceNames: [x]", b"resources: [{resourceNames: [x]}]"),
             34,
             "loading audit policy file: rules[0].resources.resourceNames: Invalid value: "
             '["x"]: using resourceNames requires at least one resource',
@@ -293,3 +296,50 @@ def test_authorization_config_outside_every_mount_fails_validation(tmp_path: Pat
     match = FAILED.search(err.getvalue())
     assert match, err.getvalue()
     assert match.group(1) == "open /etc/kubernetes/authz/config.yaml: no such file or directory"
+
+
+AUTHN = b"""apiVersion: apiserver.config.k8s.io/v1beta1
+kind: AuthenticationConfiguration
+jwt:
+- issuer:
+    url: http://issuer.example.com?x=1
+    audiences: [a, b]
+  claimMappings:
+    username: {claim: sub, prefix: ""}
+"""
+
+
+def test_authentication_config_issuer_and_audiences() -> None:
+    path = "/etc/kubernetes/authn.yaml"
+    assert authentication_error(path, AUTHN, 31) == (
+        "invalid authentication configuration: ["
+        'jwt[0].issuer.url: Invalid value: "http://issuer.example.com?x=1": URL scheme must be '
+        "https, "
+        'jwt[0].issuer.url: Invalid value: "http://issuer.example.com?x=1": URL must not contain '
+        "a query, "
+        'jwt[0].issuer.audienceMatchPolicy: Invalid value: "": audienceMatchPolicy must be '
+        "MatchAny for multiple audiences]"
+    )
+    no_url = AUTHN.replace(b"url: http://issuer.example.com?x=1", b"url: ''")
+    assert authentication_error(path, no_url, 33) == (
+        "invalid authentication configuration: [jwt[0].issuer.url: Required value: URL is "
+        'required, jwt[0].issuer.audienceMatchPolicy: Invalid value: "": audienceMatchPolicy '
+        "must be MatchAny for multiple audiences]"
+    )
+    assert authentication_error(path, no_url, 34) == (
+        "invalid authentication configuration: [jwt[0].issuer.url: Required value, "
+        'jwt[0].issuer.audienceMatchPolicy: Invalid value: "": audienceMatchPolicy must be '
+        "MatchAny for multiple audiences]"
+    ), "v0.34 dropped the detail"
+    assert authentication_error(path, None, 31) == (
+        f'failed to load authentication configuration from file "{path}": '
+        f"open {path}: no such file or directory"
+    )
+    assert authentication_error(path, b"", 31) == (
+        f'failed to load authentication configuration from file "{path}": empty config data'
+    )
+    typo = AUTHN.replace(b"jwt:", b"jwts:")
+    assert authentication_error(path, typo, 31) == (
+        f'failed to load authentication configuration from file "{path}": '
+        'strict decoding error: unknown field "jwts"'
+    )

@@ -8,8 +8,13 @@ import io
 from pathlib import Path
 
 from deployer.lab.apiserver.companions.encryption import config_hash
-from deployer.lab.apiserver.companions.reload import EncryptionReloader
-from deployer.lab.apiserver.companions.reload_metrics import ReloadMetrics, apiserver_id, id_hash
+from deployer.lab.apiserver.companions.reload import AuthenticationReloader, EncryptionReloader
+from deployer.lab.apiserver.companions.reload_metrics import (
+    AuthenticationReloadMetrics,
+    ReloadMetrics,
+    apiserver_id,
+    id_hash,
+)
 from deployer.lab.apiserver.klog import Klog
 
 PATH = "/etc/kubernetes/enc/enc.yaml"
@@ -126,3 +131,36 @@ def test_apiserver_id_is_the_hostname_hash_upstream_builds() -> None:
     data = b"\x00\x07lab-cp1\x00\x0ekube-apiserver"
     expected = base64.b32encode(hashlib.sha256(data).digest()[:16]).decode().rstrip("=").lower()
     assert apiserver_id("lab-cp1") == f"apiserver-{expected}"
+
+
+def test_authentication_reload_counts_once_per_bad_content(tmp_path: Path) -> None:
+    good = (
+        "apiVersion: apiserver.config.k8s.io/v1beta1\nkind: AuthenticationConfiguration\n"
+        "jwt:\n- issuer:\n    url: https://issuer.example.com\n    audiences: [{aud}]\n"
+        "  claimMappings:\n    username: {{claim: sub, prefix: ''}}\n"
+    )
+    file = tmp_path / "authn.yaml"
+    file.write_text(good.format(aud="a"))
+    metrics = AuthenticationReloadMetrics(34, apiserver_id("lab-cp1"))
+    metrics.set_config(file.read_bytes())
+    log = io.StringIO()
+    reloader = AuthenticationReloader(
+        "/etc/kubernetes/authn.yaml",
+        lambda _: file.read_bytes() if file.is_file() else None,
+        34,
+        file.read_bytes(),
+        metrics,
+        Klog(log),
+    )
+    assert reloader.poll_once() is None
+    file.write_text(good.format(aud="b"))
+    assert reloader.poll_once() == "success"
+    assert '"reloaded authentication config"' in log.getvalue()
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    assert any(f'hash="sha256:{digest}"' in line for line in metrics.render())
+    file.write_text(good.format(aud="b").replace("https:", "http:"))
+    assert reloader.poll_once() == "failure"
+    assert reloader.poll_once() is None, "a bad content is not retried until it changes"
+    assert metrics.counts() == {"success": 1, "failure": 1}
+    assert any(f'hash="sha256:{digest}"' in line for line in metrics.render())
+    assert "failed to validate authentication config" in log.getvalue()

@@ -73,6 +73,9 @@ SCHEMES: Mapping[str, tuple[str, tuple[tuple[int, int], ...]]] = {
 
 def scheme_name(loader: str, minor: int) -> str:
     """Return the scheme name apimachinery prints for ``loader``'s scheme at ``minor``."""
+    if loader == "authentication":
+        # k8s.io/kubernetes' own package: trimmed at "/pkg/"; its line per minor was not read.
+        return "pkg/kubeapiserver/options/authentication.go"
     path, lines = SCHEMES[loader]
     line = lines[0][1]
     for first, value in lines:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from deployer.lab.apiserver.companions.reload import EncryptionReloader
-from deployer.lab.apiserver.companions.reload_metrics import ReloadMetrics, apiserver_id
+from deployer.lab.apiserver.companions.reload import AuthenticationReloader, EncryptionReloader
+from deployer.lab.apiserver.companions.reload_metrics import (
+    AuthenticationReloadMetrics,
+    ReloadMetrics,
+    apiserver_id,
+)
 from deployer.lab.apiserver.companions.startup import (
     LoadedCompanions,
     gate_enabled,
@@ -47,17 +51,14 @@ def start_reloads(
     log: Klog,
     stop: threading.Event,
     env: Mapping[str, str],
-) -> EncryptionReloader | None:
-    """Expose the encryption metrics and, with automatic reload on, start the poller."""
-    if companions.encryption is None:
-        return None
+) -> None:
+    """Expose the reload metrics and start the pollers the flags turn on."""
     minor = minor_of(version)
-    hostname = env.get("DEPLOYER_LAB_NODE_NAME") or socket.gethostname()
-    reload_metrics = ReloadMetrics(minor, apiserver_id(hostname))
-    reload_metrics.set_config(companions.encryption.hash)
-    metrics.add_section(reload_metrics.render)
-    if not args.flag("encryption-provider-config-automatic-reload"):
-        return None
+    identity = apiserver_id(env.get("DEPLOYER_LAB_NODE_NAME") or socket.gethostname())
+    try:
+        interval = max(float(env.get("DEPLOYER_LAB_RELOAD_POLL_S", "1")), 0.05)
+    except ValueError:
+        interval = 1.0
 
     def read(path: str) -> bytes | None:
         host = mounts.resolve(path)
@@ -66,21 +67,30 @@ def start_reloads(
         except OSError:
             return None
 
-    reloader = EncryptionReloader(
-        args.text("encryption-provider-config"),
-        read,
-        minor,
-        companions.encryption.hash,
-        reload_metrics,
-        log,
-        kms_v1=gate_enabled(args, "KMSv1", minor < 29),
-    )
-    try:
-        interval = float(env.get("DEPLOYER_LAB_RELOAD_POLL_S", "1"))
-    except ValueError:
-        interval = 1.0
-    thread = threading.Thread(
-        target=reloader.run, args=(stop, max(interval, 0.05)), name="encryption-reload", daemon=True
-    )
-    thread.start()
-    return reloader
+    def start(target: Callable[[threading.Event, float], None], name: str) -> None:
+        thread = threading.Thread(target=target, args=(stop, interval), name=name, daemon=True)
+        thread.start()
+
+    if companions.encryption is not None:
+        encryption_metrics = ReloadMetrics(minor, identity)
+        encryption_metrics.set_config(companions.encryption.hash)
+        metrics.add_section(encryption_metrics.render)
+        if args.flag("encryption-provider-config-automatic-reload"):
+            encryption = EncryptionReloader(
+                args.text("encryption-provider-config"),
+                read,
+                minor,
+                companions.encryption.hash,
+                encryption_metrics,
+                log,
+                kms_v1=gate_enabled(args, "KMSv1", minor < 29),
+            )
+            start(encryption.run, "encryption-reload")
+    path = args.text("authentication-config")
+    loaded = read(path) if path else None
+    if loaded is not None and minor >= 30:
+        authn_metrics = AuthenticationReloadMetrics(minor, identity)
+        authn_metrics.set_config(loaded)
+        metrics.add_section(authn_metrics.render)
+        authentication = AuthenticationReloader(path, read, minor, loaded, authn_metrics, log)
+        start(authentication.run, "authentication-reload")

@@ -11,8 +11,15 @@ it loads the file with ``reload=true``; success swaps the transformers and recor
 ``error processing encryption config file %s: %v`` through ``utilruntime.HandleError``, and the
 file is tried again.
 
-Upstream polls every minute (``EncryptionConfigFileChangePollDuration``); the lab polls every
-``DEPLOYER_LAB_RELOAD_POLL_S`` seconds (1 by default) so tests do not wait a minute.
+The authentication configuration is watched the same way (1.30+, k8s.io/kubernetes
+``pkg/kubeapiserver/options/authentication.go`` ``ApplyTo``), with its own texts and rules: a
+read error is logged (``failed to read authentication config file``), counted and retried; a
+file that does not decode or validate is logged (``failed to load authentication config``,
+``failed to validate authentication config``), counted once and not retried until it changes.
+
+Upstream polls every minute (``EncryptionConfigFileChangePollDuration``, and ``WatchUntil``'s
+minute for authentication); the lab polls every ``DEPLOYER_LAB_RELOAD_POLL_S`` seconds (1 by
+default) so tests do not wait a minute.
 """
 
 from __future__ import annotations
@@ -20,11 +27,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from deployer.lab.apiserver.companions.authentication import load_problem, validate
+from deployer.lab.apiserver.companions.decode import parse
 from deployer.lab.apiserver.companions.encryption import config_hash, load_encryption
-from deployer.lab.apiserver.companions.reload_metrics import ReloadMetrics
+from deployer.lab.apiserver.companions.fielderr import aggregate
+from deployer.lab.apiserver.companions.reload_metrics import (
+    AuthenticationReloadMetrics,
+    ReloadMetrics,
+)
 from deployer.lab.apiserver.klog import Klog
 
-__all__ = ["EncryptionReloader"]
+__all__ = ["AuthenticationReloader", "EncryptionReloader"]
 
 
 class EncryptionReloader:
@@ -102,6 +115,74 @@ class EncryptionReloader:
             logger="UnhandledError",
         )
         return "failure"
+
+    def run(self, stop: threading.Event, interval_s: float) -> None:
+        """Poll until ``stop`` is set (the thread's body)."""
+        while not stop.wait(interval_s):
+            self.poll_once()
+
+
+class AuthenticationReloader:
+    """Poll the authentication configuration file and reload it when its content changes.
+
+    Args:
+        path: the file's container path.
+        read: returns the file's bytes through the pod's mounts, ``None`` when missing.
+        minor: the Kubernetes minor.
+        loaded: the content loaded at startup.
+        metrics: where outcomes are counted.
+        log: the process's logger.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        read: Callable[[str], bytes | None],
+        minor: int,
+        loaded: bytes,
+        metrics: AuthenticationReloadMetrics,
+        log: Klog,
+    ) -> None:
+        self._path = path
+        self._read = read
+        self._minor = minor
+        self._tracked = loaded
+        self._metrics = metrics
+        self._log = log
+
+    def poll_once(self) -> str | None:
+        """Check the file once; return ``"success"``, ``"failure"`` or ``None`` (unchanged)."""
+        data = self._read(self._path)
+        if data is None:
+            self._log.error_s(
+                "authentication.go:750",
+                "failed to read authentication config file",
+                err=f"open {self._path}: no such file or directory",
+            )
+            self._metrics.record("failure")
+            return "failure"
+        if data == self._tracked:
+            return None
+        self._tracked = data  # a bad file is not retried until it changes, as upstream
+        problem = load_problem(data, self._minor)
+        if problem:
+            self._log.error_s(
+                "authentication.go:764", "failed to load authentication config", err=problem
+            )
+            self._metrics.record("failure")
+            return "failure"
+        errors = validate(parse(data).body, self._minor)
+        if errors:
+            self._log.error_s(
+                "authentication.go:776",
+                "failed to validate authentication config",
+                err=aggregate(errors, self._minor),
+            )
+            self._metrics.record("failure")
+            return "failure"
+        self._log.info_s("authentication.go:793", "reloaded authentication config")
+        self._metrics.record("success", data)
+        return "success"
 
     def run(self, stop: threading.Event, interval_s: float) -> None:
         """Poll until ``stop`` is set (the thread's body)."""

@@ -28,7 +28,7 @@ import time
 
 from deployer.schema.gofmt import go_format_float
 
-__all__ = ["ReloadMetrics", "apiserver_id", "id_hash"]
+__all__ = ["AuthenticationReloadMetrics", "ReloadMetrics", "apiserver_id", "id_hash"]
 
 _PREFIX = "apiserver_encryption_config_controller_"
 
@@ -145,3 +145,90 @@ def _counter(name: str, help_text: str, series: list[tuple[str, int]]) -> list[s
             f"{_PREFIX}{name}{{{labels}}} {value}" if labels else f"{_PREFIX}{name} {value}"
         )
     return lines
+
+
+_AUTHN = "apiserver_authentication_config_controller_"
+
+
+class AuthenticationReloadMetrics:
+    """The authentication config controller's metrics (1.30+).
+
+    Source: k8s.io/apiserver ``pkg/server/options/authenticationconfig/metrics/metrics.go``:
+    ``..._automatic_reloads_total{apiserver_id_hash,status}`` and
+    ``..._automatic_reload_last_timestamp_seconds`` (ALPHA, BETA from v0.34), and from v0.34
+    ``..._last_config_info{apiserver_id_hash,hash}``, the hash being ``sha256:`` and the hex
+    SHA-256 of the file's content, set at startup and after each successful reload.
+    """
+
+    def __init__(self, minor: int, identity: str) -> None:
+        self._minor = minor
+        self._id_hash = id_hash(identity)
+        self._lock = threading.Lock()
+        self._counts = {"success": 0, "failure": 0}
+        self._last: dict[str, float] = {}
+        self._data_hash = ""
+
+    def record(self, status: str, data: bytes | None = None) -> None:
+        """Count one reload outcome now; a success also records the new content's hash."""
+        with self._lock:
+            self._counts[status] += 1
+            self._last[status] = time.time()
+            if data is not None:
+                self._data_hash = _data_hash(data)
+
+    def set_config(self, data: bytes) -> None:
+        """Record the file loaded at startup."""
+        with self._lock:
+            self._data_hash = _data_hash(data)
+
+    def counts(self) -> dict[str, int]:
+        """Return the success and failure counts."""
+        with self._lock:
+            return dict(self._counts)
+
+    def render(self) -> list[str]:
+        """Return the exposition lines of the minor's metric set."""
+        if self._minor < 30:
+            return []
+        level = "BETA" if self._minor >= 34 else "ALPHA"
+        with self._lock:
+            counts = dict(self._counts)
+            last = dict(self._last)
+            data_hash = self._data_hash
+        ident = self._id_hash
+        lines: list[str] = []
+        series = [(s, counts[s]) for s in sorted(counts) if counts[s]]
+        if series:
+            lines += [
+                f"# HELP {_AUTHN}automatic_reloads_total [{level}] Total number of automatic "
+                "reloads of authentication configuration split by status and apiserver identity.",
+                f"# TYPE {_AUTHN}automatic_reloads_total counter",
+            ]
+            lines += [
+                f'{_AUTHN}automatic_reloads_total{{apiserver_id_hash="{ident}",status="{s}"}} {n}'
+                for s, n in series
+            ]
+        if last:
+            lines += [
+                f"# HELP {_AUTHN}automatic_reload_last_timestamp_seconds [{level}] Timestamp of "
+                "the last automatic reload of authentication configuration split by status and "
+                "apiserver identity.",
+                f"# TYPE {_AUTHN}automatic_reload_last_timestamp_seconds gauge",
+            ]
+            lines += [
+                f'{_AUTHN}automatic_reload_last_timestamp_seconds{{apiserver_id_hash="{ident}",'
+                f'status="{s}"}} ' + go_format_float(last[s])
+                for s in sorted(last)
+            ]
+        if self._minor >= 34 and data_hash:
+            lines += [
+                f"# HELP {_AUTHN}last_config_info [ALPHA] Information about the last applied "
+                "authentication configuration with hash as label, split by apiserver identity.",
+                f"# TYPE {_AUTHN}last_config_info gauge",
+                f'{_AUTHN}last_config_info{{apiserver_id_hash="{ident}",hash="{data_hash}"}} 1',
+            ]
+        return lines
+
+
+def _data_hash(data: bytes) -> str:
+    return f"sha256:{hashlib.sha256(data).hexdigest()}" if data else ""

@@ -5,9 +5,10 @@ Why one place: kube-apiserver reads these files at two moments. ``Validate()`` l
 ``--tracing-config-file`` exist, before any port is opened, and reports them in its aggregate.
 The server config build then reads, in ``BuildGenericConfig`` order (k8s.io/kubernetes
 ``pkg/controlplane/apiserver/config.go``): the egress selector, tracing (when the
-``APIServerTracing`` gate is on), the encryption configuration (``Etcd.ApplyWithStorageFactoryTo``),
-the audit policy (``Audit.ApplyTo``) and, in ``CreateConfig``, the admission configuration.
-The first failure stops the binary.
+``APIServerTracing`` gate is on), the encryption configuration
+(``Etcd.ApplyWithStorageFactoryTo``), the authentication configuration
+(``Authentication.ApplyTo``), the audit policy (``Audit.ApplyTo``) and, in ``CreateConfig``,
+the admission configuration. The first failure stops the binary.
 
 The container sees a file only through a hostPath mount (:class:`MountTable`): a file on the
 node that no volume mounts is missing, exactly as for real.
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from deployer.lab.apiserver.companions.admission import admission_error
 from deployer.lab.apiserver.companions.audit import AuditPolicy, policy_error
+from deployer.lab.apiserver.companions.authentication import authentication_error
 from deployer.lab.apiserver.companions.authorization import authorization_error
 from deployer.lab.apiserver.companions.egress import egress_config_error, egress_missing
 from deployer.lab.apiserver.companions.encryption import EncryptionConfig, load_encryption
@@ -133,6 +135,11 @@ def load_companions(args: ParsedArgs, mounts: MountTable, version: str) -> Loade
         )
         if problem:
             return LoadedCompanions(problem)
+    path = args.text("authentication-config")
+    if path:
+        problem = authentication_error(path, read(path), minor)
+        if problem:
+            return LoadedCompanions(problem, encryption)
     audit = None
     warnings: list[tuple[str, str]] = []
     path = args.text("audit-policy-file")
