@@ -221,3 +221,58 @@ def test_encryption_config_reload_is_counted_and_a_bad_file_keeps_the_old_one(
     )
     assert _series(_metrics(lab), "last_config_info") == [second], "the old config stays in use"
     assert lab.readyz(NODE).ok
+
+
+AUTHN = """apiVersion: apiserver.config.k8s.io/v1beta1
+kind: AuthenticationConfiguration
+jwt:
+- issuer:
+    url: {url}
+    audiences: [deployer]
+  claimMappings:
+    username: {{claim: sub, prefix: ""}}
+"""
+AUTHN_METRIC = "apiserver_authentication_config_controller_"
+
+
+def test_authentication_config_fails_at_start_then_reloads_while_serving(
+    lab: LabHandle, original: bytes
+) -> None:
+    path = f"{DIR}/authn.yaml"
+    host = _host_file(lab, path, AUTHN.format(url="http://issuer.example.com"))
+    known = _known(lab)
+    replace_manifest(lab.manifest(NODE), _with_flags(original, f"--authentication-config={path}"))
+    assert _err(_exit_message(lab, known)) == (
+        "invalid authentication configuration: jwt[0].issuer.url: Invalid value: "
+        '"http://issuer.example.com": URL scheme must be https'
+    )
+    host.write_text(AUTHN.format(url="https://issuer.example.com"))
+    lab.wait_ready(NODE, timeout_s=60)  # kubelet's back-off restarts the container
+    host.write_text(AUTHN.format(url="https://issuer2.example.com"))
+
+    def reloads() -> list[str]:
+        out = subprocess.run(
+            [
+                str(KUBECTL),
+                "--kubeconfig",
+                str(lab.node(NODE).admin_conf),
+                "get",
+                "--raw",
+                "/metrics",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return [
+            line
+            for line in out.stdout.splitlines()
+            if line.startswith(AUTHN_METRIC + "automatic_reloads_total{")
+        ]
+
+    poll_until(
+        lambda: any('status="success"} 1' in line for line in reloads()),
+        timeout_s=15,
+        what="the authentication config reload counted",
+    )
