@@ -31,6 +31,7 @@ from deployer.lab.apiserver.app import ApiServerApp, AppConfig
 from deployer.lab.apiserver.auth import Identity, parse_token_file
 from deployer.lab.apiserver.companions.hooks import (
     LoadedCompanions,
+    audit_observers,
     companion_problems,
     load_companions,
     start_reloads,
@@ -236,6 +237,7 @@ def _serve(
     app = ApiServerApp(config, _etcd_probe(args, mounts, metrics), lifecycle, metrics, log)
     serving = ServingConfig(anonymous_auth=args.flag("anonymous-auth", True), tokens=tokens)
     server = ApiHttpsServer(listener, context, app, serving, log)
+    server.observers.extend(audit_observers(companions))
     return _run_until_terminated(server, args, env, log, lifecycle, host, port)
 
 

@@ -39,6 +39,8 @@ resources:
   - identity: {{}}
 """
 KEY16 = "MDEyMzQ1Njc4OWFiY2RlZg=="
+LOG_DIR = "/var/log/kubernetes/audit"
+LOG = f"{LOG_DIR}/audit.log"
 METRIC = "apiserver_encryption_config_controller_"
 
 
@@ -148,14 +150,22 @@ def test_missing_and_unmounted_policy_files_fail_alike(lab: LabHandle, original:
     assert _err(_exit_message(lab, known)) == expected
 
 
-def test_valid_policy_starts_and_warns_about_unknown_fields(
+def test_valid_policy_starts_warns_about_unknown_fields_and_writes_audit_lines(
     lab: LabHandle, original: bytes
 ) -> None:
     _host_file(lab, f"{DIR}/policy.yaml", POLICY.format(level="Metadata") + "  verbz: [get]\n")
     old = apiserver_id(lab, NODE)
-    replace_manifest(
-        lab.manifest(NODE), _with_flags(original, f"--audit-policy-file={DIR}/policy.yaml")
+    manifest = _with_flags(
+        original, f"--audit-policy-file={DIR}/policy.yaml", f"--audit-log-path={LOG}"
     )
+    pod = yaml.safe_load(manifest)
+    pod["spec"]["volumes"].append(
+        {"name": "audit-log", "hostPath": {"path": LOG_DIR, "type": "DirectoryOrCreate"}}
+    )
+    pod["spec"]["containers"][0]["volumeMounts"].append(
+        {"name": "audit-log", "mountPath": LOG_DIR, "readOnly": False}
+    )
+    replace_manifest(lab.manifest(NODE), yaml.safe_dump(pod, sort_keys=False).encode())
     new = wait_new_apiserver(lab, NODE, old)
     lab.wait_ready(NODE)
     logs = lab.crictl(NODE, "logs", new)
@@ -163,6 +173,16 @@ def test_valid_policy_starts_and_warns_about_unknown_fields(
         "Audit policy contains errors, falling back to lenient decoding: "
         'strict decoding error: unknown field "rules[0].verbz"'
     ) in logs.stderr + logs.stdout
+    assert KUBECTL, "kubectl is not installed"
+    conf = str(lab.node(NODE).admin_conf)
+    subprocess.run([KUBECTL, "--kubeconfig", conf, "get", "--raw", "/version"], check=True)
+    log = lab.node(NODE).root / LOG.lstrip("/")
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    mine = [e for e in events if e["requestURI"] == "/version" and e["stage"] == "ResponseComplete"]
+    assert mine, events[-3:]
+    assert mine[-1]["level"] == "Metadata"
+    assert mine[-1]["user"]["username"] == "kubernetes-admin"
+    assert mine[-1]["responseStatus"]["code"] == 200
 
 
 def _metrics(lab: LabHandle) -> list[str]:

@@ -10,6 +10,8 @@ import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
+from deployer.lab.apiserver.companions.auditlog import AuditLog
+from deployer.lab.apiserver.companions.record import RequestRecord
 from deployer.lab.apiserver.companions.reload import AuthenticationReloader, EncryptionReloader
 from deployer.lab.apiserver.companions.reload_metrics import (
     AuthenticationReloadMetrics,
@@ -28,7 +30,13 @@ from deployer.lab.apiserver.klog import Klog
 from deployer.lab.apiserver.metrics import RequestMetrics
 from deployer.lab.apiserver.mounts import MountTable
 
-__all__ = ["LoadedCompanions", "companion_problems", "load_companions", "start_reloads"]
+__all__ = [
+    "LoadedCompanions",
+    "audit_observers",
+    "companion_problems",
+    "load_companions",
+    "start_reloads",
+]
 
 
 def companion_problems(
@@ -40,6 +48,13 @@ def companion_problems(
         StartupProblem(Stage.VALIDATE, message, None)
         for message in validate_errors(args, mounts, version, flag_errors)
     ]
+
+
+def audit_observers(companions: LoadedCompanions) -> list[Callable[[RequestRecord], None]]:
+    """The audit log backend's request observer, when a policy and a log path are set."""
+    if companions.audit is None or companions.audit_stream is None:
+        return []
+    return [AuditLog(companions.audit, companions.audit_stream).record]
 
 
 def start_reloads(

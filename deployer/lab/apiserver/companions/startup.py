@@ -16,11 +16,14 @@ node that no volume mounts is missing, exactly as for real.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from deployer.lab.apiserver.companions.admission import admission_error
 from deployer.lab.apiserver.companions.audit import AuditPolicy, policy_error
+from deployer.lab.apiserver.companions.auditlog import open_log
 from deployer.lab.apiserver.companions.authentication import authentication_error
 from deployer.lab.apiserver.companions.authorization import authorization_error
 from deployer.lab.apiserver.companions.egress import egress_config_error, egress_missing
@@ -44,6 +47,8 @@ class LoadedCompanions:
     audit: AuditPolicy | None = None
     #: ``W`` lines to log (location, text), in order.
     warnings: tuple[tuple[str, str], ...] = field(default=())
+    #: Where audit events go (``--audit-log-path``), once opened.
+    audit_stream: TextIO | None = None
 
 
 def minor_of(version: str) -> int:
@@ -149,9 +154,21 @@ def load_companions(args: ParsedArgs, mounts: MountTable, version: str) -> Loade
             return LoadedCompanions(problem)
         if audit is not None and audit.warning:
             warnings.append((AUDIT_WARNING_AT, audit.warning))
+    log_path = args.text("audit-log-path")
+    audit_stream: TextIO | None = None
+    if log_path == "-":
+        audit_stream = sys.stdout
+    elif log_path:
+        mount = mounts.mount_of(log_path)
+        host = mounts.resolve(log_path)
+        audit_stream, problem = open_log(
+            str(host) if host is not None else None, log_path, bool(mount and mount.read_only)
+        )
+        if problem:
+            return LoadedCompanions(problem, encryption, audit, tuple(warnings))
     path = args.text("admission-control-config-file")
     if path:
         problem = admission_error(path, read(path), minor)
         if problem:
             return LoadedCompanions(problem, warnings=tuple(warnings))
-    return LoadedCompanions(None, encryption, audit, tuple(warnings))
+    return LoadedCompanions(None, encryption, audit, tuple(warnings), audit_stream)
