@@ -343,3 +343,28 @@ def test_authentication_config_issuer_and_audiences() -> None:
         f'failed to load authentication configuration from file "{path}": '
         'strict decoding error: unknown field "jwts"'
     )
+
+
+def test_missing_egress_and_tracing_files_join_the_validate_aggregate(tmp_path: Path) -> None:
+    pki = "/etc/kubernetes/pki"
+    mounts = json.dumps([{"mountPath": pki, "hostPath": str(tmp_path), "readOnly": True}])
+    (tmp_path / "sa.key").write_text("x")
+    argv = [
+        "--etcd-servers=https://127.0.0.1:2379",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-signing-key-file={pki}/sa.key",
+        f"--service-account-key-file={pki}/sa.pub",
+        f"--tls-cert-file={pki}/apiserver.crt",
+        f"--tls-private-key-file={pki}/apiserver.key",
+        f"--egress-selector-config-file={pki}/egress.yaml",
+        "--tracing-config-file=/etc/kubernetes/tracing.yaml",
+    ]
+    err = io.StringIO()
+    env = {"DEPLOYER_LAB_VERSION": "1.31.13", "DEPLOYER_LAB_MOUNTS": mounts}
+    assert main(argv, env, io.StringIO(), err) == 1
+    match = FAILED.search(err.getvalue())
+    assert match, err.getvalue()
+    assert match.group(1) == (
+        f"[egress-selector-config-file {pki}/egress.yaml does not exist, "
+        "tracing-config-file /etc/kubernetes/tracing.yaml does not exist]"
+    )
