@@ -218,6 +218,30 @@ def test_encryption_config_errors(data: bytes | None, minor: int, expected: str)
     assert load_encryption(ENC, data, minor, reload=False, kms_v1=False)[0] == expected
 
 
+def test_encryption_element_with_no_or_two_providers_prints_the_struct() -> None:
+    two = GOOD_ENC.replace(b"  - identity: {}\n", b"    identity: {}\n  - {}\n")
+    assert load_encryption(ENC, two, 34, reload=False, kms_v1=False)[0] == (
+        "error while parsing file: [resources[0].providers[0]: Invalid value: "
+        '{"AESGCM":null,"AESCBC":{"Keys":[{"Name":"key1","Secret":'
+        '"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}]},"Secretbox":null,"Identity":{},'
+        '"KMS":null}: more than one provider specified in a single element, should split into '
+        "different list elements, resources[0].providers[1]: Invalid value: "
+        '{"AESGCM":null,"AESCBC":null,"Secretbox":null,"Identity":null,"KMS":null}: provider '
+        "does not contain any of the expected providers: KMS, AESGCM, AESCBC, Secretbox, "
+        "Identity]"
+    )
+    empty = GOOD_ENC.replace(b"  - identity: {}\n", b"  - {}\n")
+    assert load_encryption(ENC, empty, 31, reload=False, kms_v1=False)[0] == (
+        "error while parsing file: resources[0].providers[1]: Invalid value: "
+        "apiserver.ProviderConfiguration{AESGCM:(*apiserver.AESConfiguration)(nil), "
+        "AESCBC:(*apiserver.AESConfiguration)(nil), "
+        "Secretbox:(*apiserver.SecretboxConfiguration)(nil), "
+        "Identity:(*apiserver.IdentityConfiguration)(nil), "
+        "KMS:(*apiserver.KMSConfiguration)(nil)}: provider does not contain any of the expected "
+        "providers: KMS, AESGCM, AESCBC, Secretbox, Identity"
+    ), "%#v before 1.34"
+
+
 def test_encryption_identity_first_is_accepted_as_upstream_does() -> None:
     reordered = GOOD_ENC.replace(b"  - identity: {}\n", b"").replace(
         b"  providers:\n", b"  providers:\n  - identity: {}\n"

@@ -14,8 +14,8 @@ Sources (k8s.io/apiserver):
   ``sha256:%x`` from v0.34, the form the ``last_config_info`` metric shows);
 - ``pkg/apis/apiserver/validation/validation_encryption.go`` ``ValidateEncryptionConfiguration``
   (``pkg/apis/config/validation`` in v0.28, same texts): resources lists, overlaps and names,
-  one provider per element, key names, base64 and lengths (AES 16/24/32 bytes, secretbox 32),
-  KMS name/endpoint/apiVersion.
+  one provider per element (the element printed as upstream prints it), key names, base64 and
+  lengths (AES 16/24/32 bytes, secretbox 32), KMS name/endpoint/apiVersion.
 
 Upstream does not refuse ``identity`` anywhere in the list (it is also the usual last entry of a
 rotation), so neither does the lab.
@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -141,7 +142,7 @@ def load_encryption(
         )
     body = doc.body if isinstance(doc.body, dict) else {}
     entries = tuple(e if isinstance(e, dict) else {} for e in _list(body.get("resources")))
-    errors = validate(entries, reload)
+    errors = validate(entries, reload, minor)
     if errors:
         return "error while parsing file: " + fielderr.aggregate(errors, minor), None
     problem = _transformer_error(entries, minor, kms_v1)
@@ -150,8 +151,10 @@ def load_encryption(
     return None, EncryptionConfig(config_hash(data, minor), entries)
 
 
-def validate(entries: tuple[Mapping[str, object], ...], reload: bool) -> list[FieldError]:
-    """``ValidateEncryptionConfiguration`` (the provider-less/multi-provider cases aside)."""
+def validate(
+    entries: tuple[Mapping[str, object], ...], reload: bool, minor: int
+) -> list[FieldError]:
+    """``ValidateEncryptionConfiguration``."""
     if not entries:
         return [fielderr.required("resources", _ATLEAST.format("resources"))]
     errors: list[FieldError] = []
@@ -170,7 +173,9 @@ def validate(entries: tuple[Mapping[str, object], ...], reload: bool) -> list[Fi
             path = f"{p}[{j}]"
             present = [name for name in _PROVIDERS if provider.get(name) is not None]
             if len(present) != 1:
-                continue  # upstream prints the Go struct as the bad value; not rendered here
+                detail = _NO_PROVIDER if not present else _SEVERAL_PROVIDERS
+                errors.append(fielderr.invalid(path, _provider_literal(provider, minor), detail))
+                continue
             name = present[0]
             config = provider[name] if isinstance(provider[name], dict) else {}
             if name == "kms":
@@ -180,6 +185,72 @@ def validate(entries: tuple[Mapping[str, object], ...], reload: bool) -> list[Fi
                 sizes = _SECRETBOX_SIZES if name == "secretbox" else _AES_SIZES
                 errors += _keys(config.get("keys"), f"{path}.{name}.keys", sizes)
     return errors
+
+
+_NO_PROVIDER = (
+    "provider does not contain any of the expected providers: KMS, AESGCM, AESCBC, Secretbox, "
+    "Identity"
+)
+_SEVERAL_PROVIDERS = (
+    "more than one provider specified in a single element, should split into different list "
+    "elements"
+)
+#: ``ProviderConfiguration``'s Go fields, in order, with their pointer types.
+_GO_FIELDS = (
+    ("AESGCM", "aesgcm", "AESConfiguration"),
+    ("AESCBC", "aescbc", "AESConfiguration"),
+    ("Secretbox", "secretbox", "SecretboxConfiguration"),
+    ("Identity", "identity", "IdentityConfiguration"),
+    ("KMS", "kms", "KMSConfiguration"),
+)
+
+
+def _provider_literal(provider: Mapping[str, object], minor: int) -> fielderr.GoLiteral:
+    """The internal ``ProviderConfiguration`` as the bad value of a provider element.
+
+    From v0.34 ``json.Marshal`` of the untagged internal struct (Go field names; keys shown in
+    clear, as upstream does); before, ``%#v``, where a set pointer is a heap address that
+    changes on every run (the lab prints a fixed one). The internal package is ``config`` up to
+    v0.29 and ``apiserver`` from v0.30.
+    """
+    package = "apiserver" if minor >= 30 else "config"
+    parts = []
+    marshalled: dict[str, object] = {}
+    for go_name, key, type_name in _GO_FIELDS:
+        value = provider.get(key)
+        pointer = "nil" if value is None else "0xc000012345"
+        parts.append(f"{go_name}:(*{package}.{type_name})({pointer})")
+        marshalled[go_name] = None if value is None else _internal_json(key, value)
+    return fielderr.GoLiteral(
+        f"{package}.ProviderConfiguration{{{', '.join(parts)}}}",
+        json.dumps(marshalled, separators=(",", ":"), ensure_ascii=False),
+    )
+
+
+def _internal_json(key: str, value: object) -> object:
+    """One provider's internal struct as ``json.Marshal`` writes it (defaults applied)."""
+    config = value if isinstance(value, dict) else {}
+    if key == "identity":
+        return {}
+    if key == "kms":
+        version = str(config.get("apiVersion") or "v1")
+        cache = config.get("cachesize", 1000 if version == "v1" else None)
+        return {
+            "APIVersion": version,
+            "Name": str(config.get("name") or ""),
+            "CacheSize": cache,
+            "Endpoint": str(config.get("endpoint") or ""),
+            "Timeout": str(config.get("timeout") or "3s"),
+        }
+    keys = config.get("keys")
+    items = [k if isinstance(k, dict) else {} for k in keys] if isinstance(keys, list) else []
+    return {
+        "Keys": [
+            {"Name": str(k.get("name") or ""), "Secret": str(k.get("secret") or "")} for k in items
+        ]
+        if isinstance(keys, list)
+        else None
+    }
 
 
 def _parse_gr(resource: str) -> tuple[str, str]:
