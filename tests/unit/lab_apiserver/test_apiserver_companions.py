@@ -299,6 +299,16 @@ egressSelections:
         "failed to read tracing config: unable to decode tracing configuration data: "
         'strict decoding error: unknown field "rate"'
     )
+    bad = tracing.replace(
+        b"rate: 1", b"samplingRatePerMillion: 2000000\nendpoint: http://otel:4317"
+    )
+    assert tracing_error(bad, 34) == (
+        "failed to validate tracing configuration: [samplingRatePerMillion: Invalid value: "
+        "2000000: sampling rate per million must be less than or equal to one million, "
+        'endpoint: Invalid value: "http://otel:4317": unsupported scheme: http.  Options are '
+        "none, dns, unix, or unix-abstract.  See https://github.com/grpc/grpc/blob/master/doc/"
+        "naming.md]"
+    )
 
 
 def test_authorization_config_outside_every_mount_fails_validation(tmp_path: Path) -> None:

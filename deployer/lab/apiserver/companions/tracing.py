@@ -9,11 +9,18 @@ Sources (k8s.io/apiserver ``pkg/server/options/tracing.go``):
   another registered kind is ``unable to decode <gvk> into *apiserver.TracingConfiguration``
   (``runtime.DecodeInto``).
 
-Left out: ``ValidateTracingConfiguration`` (k8s.io/component-base: endpoint and sampling rate).
+Then ``failed to validate tracing configuration: %v`` around k8s.io/component-base
+``tracing/api/v1/config.go`` ``ValidateTracingConfiguration`` (identical v0.28..v0.36, called
+with a nil path): the sampling rate between 0 and one million, and the endpoint's scheme (``dns``
+when it has no ``//``, else ``dns``, ``unix`` or ``unix-abstract``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from deployer.lab.apiserver.companions import fielderr
 from deployer.lab.apiserver.companions.decode import (
     DecodeError,
     FieldTree,
@@ -22,6 +29,7 @@ from deployer.lab.apiserver.companions.decode import (
     strict_error,
     unknown_fields,
 )
+from deployer.lab.apiserver.companions.fielderr import FieldError
 from deployer.lab.apiserver.companions.kinds import GROUP, registered
 
 __all__ = ["tracing_error", "tracing_missing"]
@@ -65,4 +73,42 @@ def tracing_error(data: bytes, minor: int) -> str | None:
             "into *apiserver.TracingConfiguration"
         )
     problems = unknown_fields(doc.body, FIELDS) if minor >= 32 else []
-    return wrap + strict_error(problems) if problems else None
+    if problems:
+        return wrap + strict_error(problems)
+    errors = validate(doc.body if isinstance(doc.body, dict) else {})
+    if errors:
+        return "failed to validate tracing configuration: " + fielderr.aggregate(errors, minor)
+    return None
+
+
+def validate(body: Mapping[str, object]) -> list[FieldError]:
+    """``ValidateTracingConfiguration``: sampling rate, then endpoint."""
+    errors: list[FieldError] = []
+    rate = body.get("samplingRatePerMillion")
+    if isinstance(rate, int) and not isinstance(rate, bool):
+        if rate < 0:
+            errors.append(
+                fielderr.invalid("samplingRatePerMillion", rate, "sampling rate must be positive")
+            )
+        if rate > 1_000_000:
+            errors.append(
+                fielderr.invalid(
+                    "samplingRatePerMillion",
+                    rate,
+                    "sampling rate per million must be less than or equal to one million",
+                )
+            )
+    endpoint = body.get("endpoint")
+    if isinstance(endpoint, str):
+        shown = endpoint if "//" in endpoint else "dns://" + endpoint
+        scheme = urlsplit(shown).scheme
+        if scheme not in ("dns", "unix", "unix-abstract"):
+            errors.append(
+                fielderr.invalid(
+                    "endpoint",
+                    shown,
+                    f"unsupported scheme: {scheme}.  Options are none, dns, unix, or unix-abstract."
+                    "  See https://github.com/grpc/grpc/blob/master/doc/naming.md",
+                )
+            )
+    return errors
