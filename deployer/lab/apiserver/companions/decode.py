@@ -15,7 +15,9 @@ Sources (k8s.io/apimachinery unless named):
   ``Object 'Kind' is missing in '<file text>'``, ``Object 'apiVersion' is missing in ...``,
   ``no kind "K" is registered for version "G/V" in scheme "<file:line>"``;
 - ``pkg/runtime/error.go`` ``strictDecodingError``: ``strict decoding error: unknown field
-  "a.b[0].c", ...`` (paths as ``sigs.k8s.io/json`` reports them).
+  "a.b[0].c", ...`` (paths as ``sigs.k8s.io/json`` reports them, in the JSON's key order: for
+  YAML that is ``json.Marshal``'s sorted order after ``YAMLToJSON``). Duplicate keys, which the
+  strict path also reports (``YAMLToJSONStrict``), are not detected: the last value wins.
 
 The scheme name is ``naming.GetNameFromCallsite``: the file and line that called
 ``runtime.NewScheme()``, as a vendored path; :data:`SCHEMES` holds them per minor, read from the
@@ -110,6 +112,25 @@ def _go_yaml_error(exc: yaml.YAMLError) -> str:
     return f"yaml: {where}{problem}"
 
 
+def _as_go_json(value: object) -> object:
+    """What ``YAMLToJSON`` hands the JSON decoder: string keys, in ``json.Marshal``'s sorted order.
+
+    So strict-decoding errors come in the order upstream reports them for a YAML file.
+    """
+    if isinstance(value, dict):
+        items = {_key_text(k): _as_go_json(v) for k, v in value.items()}
+        return {k: items[k] for k in sorted(items)}
+    if isinstance(value, list):
+        return [_as_go_json(v) for v in value]
+    return value
+
+
+def _key_text(key: object) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return "null" if key is None else str(key)
+
+
 def parse(data: bytes) -> Document:
     """Decode ``data`` (JSON or the first YAML document) into a mapping with its kind.
 
@@ -131,7 +152,7 @@ def parse(data: bytes) -> Document:
     else:
         try:
             documents = yaml.load_all(text, Loader=_GoYamlLoader)
-            body = next(iter(documents), None)
+            body = _as_go_json(next(iter(documents), None))
         except yaml.YAMLError as exc:
             raise DecodeError(_go_yaml_error(exc)) from exc
     if body is None:
