@@ -277,6 +277,27 @@ authorizers:
     ), "v1 arrived in 1.32"
 
 
+def test_authorization_config_kube_apiserver_checks_and_empty_file() -> None:
+    named = b"""apiVersion: apiserver.config.k8s.io/v1
+kind: AuthorizationConfiguration
+authorizers:
+- type: Node
+  name: nodes
+- type: RBAC
+  name: rbac
+"""
+    assert authorization_error("/a.yaml", named, 32, lambda _: True) == (
+        "expected name node for authorizer Node instead of nodes"
+    )
+    assert authorization_error("/a.yaml", b"", 32, lambda _: True) == (
+        "authorizers: Required value: at least one authorization mode must be defined"
+    ), "an empty file is the default configuration, which has no authorizer"
+    assert authorization_error("/a.yaml", None, 29, lambda _: True) == (
+        "failed to load AuthorizationConfiguration from file: "
+        "open /a.yaml: no such file or directory"
+    ), "1.29 read inside the load wrapper"
+
+
 def test_admission_egress_and_tracing_texts() -> None:
     assert admission_error("/adm.yaml", None, 29) == (
         "failed to initialize admission: failed to read plugin config: unable to read admission "

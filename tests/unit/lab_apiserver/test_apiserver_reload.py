@@ -8,9 +8,13 @@ import io
 from pathlib import Path
 
 from deployer.lab.apiserver.companions.encryption import config_hash
-from deployer.lab.apiserver.companions.reload import AuthenticationReloader, EncryptionReloader
+from deployer.lab.apiserver.companions.reload import (
+    AuthenticationReloader,
+    AuthorizationReloader,
+    EncryptionReloader,
+)
 from deployer.lab.apiserver.companions.reload_metrics import (
-    AuthenticationReloadMetrics,
+    ConfigReloadMetrics,
     ReloadMetrics,
     apiserver_id,
     id_hash,
@@ -141,7 +145,7 @@ def test_authentication_reload_counts_once_per_bad_content(tmp_path: Path) -> No
     )
     file = tmp_path / "authn.yaml"
     file.write_text(good.format(aud="a"))
-    metrics = AuthenticationReloadMetrics(34, apiserver_id("lab-cp1"))
+    metrics = ConfigReloadMetrics("authentication", 34, apiserver_id("lab-cp1"))
     metrics.set_config(file.read_bytes())
     log = io.StringIO()
     reloader = AuthenticationReloader(
@@ -164,3 +168,42 @@ def test_authentication_reload_counts_once_per_bad_content(tmp_path: Path) -> No
     assert metrics.counts() == {"success": 1, "failure": 1}
     assert any(f'hash="sha256:{digest}"' in line for line in metrics.render())
     assert "failed to validate authentication config" in log.getvalue()
+
+
+AUTHZ = """apiVersion: apiserver.config.k8s.io/v1
+kind: AuthorizationConfiguration
+authorizers:
+- type: Node
+  name: node
+- type: RBAC
+  name: rbac
+"""
+
+
+def test_authorization_reload_starts_counted_and_keeps_the_required_types(tmp_path: Path) -> None:
+    file = tmp_path / "authz.yaml"
+    file.write_text(AUTHZ)
+    metrics = ConfigReloadMetrics("authorization", 34, apiserver_id("lab-cp1"))
+    log = io.StringIO()
+    reloader = AuthorizationReloader(
+        "/etc/kubernetes/authz.yaml",
+        lambda _: file.read_bytes() if file.is_file() else None,
+        34,
+        file.read_bytes(),
+        metrics,
+        Klog(log),
+    )
+    assert metrics.counts() == {"success": 1, "failure": 0}, "runReload records one at start"
+    file.write_text(AUTHZ + "# a comment only\n")
+    assert reloader.poll_once() is None, "new bytes, same configuration: no reload"
+    file.write_text(AUTHZ.replace("- type: Node\n  name: node\n", ""))
+    assert reloader.poll_once() == "failure"
+    assert 'err="missing required types: [Node]"' in log.getvalue()
+    file.write_text(AUTHZ + "- type: AlwaysDeny\n  name: alwaysdeny\n")
+    assert reloader.poll_once() == "success"
+    assert metrics.counts() == {"success": 2, "failure": 1}
+    lines = metrics.render()
+    assert any(
+        line.startswith("apiserver_authorization_config_controller_last_config_info{")
+        for line in lines
+    )

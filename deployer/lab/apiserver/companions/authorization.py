@@ -4,10 +4,13 @@ Sources:
 - k8s.io/kubernetes ``pkg/kubeapiserver/options/authorization.go`` ``Validate``: the file is
   loaded and validated while the options are validated, so its error joins the ``Validate()``
   aggregate (before any port is opened);
-- ``pkg/kubeapiserver/authorizer/reload.go`` ``LoadAndValidateFile``/``LoadAndValidateData``: a
-  read error is returned as is (``open <path>: no such file or directory``), a decode error as
-  ``failed to load AuthorizationConfiguration from file: %w``, validation errors as their
-  aggregate;
+- ``pkg/kubeapiserver/authorizer/config.go`` ``LoadAndValidateFile``/``LoadAndValidateData``:
+  from 1.30 a read error is returned as is (``open <path>: no such file or directory``; 1.29
+  read inside the load wrapper), a decode error as ``failed to load AuthorizationConfiguration
+  from file: %w``, validation errors as their aggregate, then kube-apiserver's own checks: a
+  non-webhook authorizer must be named after its type in lower case (``expected name %s for
+  authorizer %s instead of %s``) and, on reload, keep every non-webhook type it started with
+  (``missing required types: %v``);
 - k8s.io/apiserver ``pkg/apis/apiserver/load/load.go`` ``LoadFromData``: strict codecs of a
   scheme with v1alpha1 (v0.29), v1beta1 (v0.30), v1 (v0.32);
 - k8s.io/apiserver ``pkg/apis/apiserver/validation/validation.go``
@@ -42,7 +45,7 @@ from deployer.lab.apiserver.companions.kinds import registered
 from deployer.lab.apiserver.flags import go_duration, parse_go_duration
 from deployer.lab.apiserver.klog import go_quote
 
-__all__ = ["authorization_error"]
+__all__ = ["authorization_error", "load_and_validate", "non_webhook_types"]
 
 #: ``authzmodes.AuthorizationModeChoices``, sorted as ``sets.List`` prints them.
 MODES = ("ABAC", "AlwaysAllow", "AlwaysDeny", "Node", "RBAC", "Webhook")
@@ -62,34 +65,83 @@ _DNS1123_MSG = (
 
 
 def authorization_error(
-    path: str, data: bytes | None, minor: int, is_file: Callable[[str], bool]
+    path: str,
+    data: bytes | None,
+    minor: int,
+    is_file: Callable[[str], bool],
+    required: frozenset[str] = frozenset(),
 ) -> str | None:
-    """Return the ``Validate()`` error for the file at container ``path``, or ``None``.
+    """Return ``LoadAndValidateFile``'s error for the file at container ``path``, or ``None``.
 
     Args:
         path: the file's path in the container (as the flag names it).
         data: the file's bytes, ``None`` when the container does not see it.
         minor: the Kubernetes minor.
         is_file: whether a container path is a regular file (a webhook's kubeConfigFile).
+        required: the non-webhook authorizer types a reload must keep (empty at startup).
     """
     if data is None:
-        return f"open {path}: no such file or directory"
-    if not data:
-        return None  # an empty file is the default configuration (LoadFromData)
+        missing = f"open {path}: no such file or directory"
+        # 1.29 read through load.LoadFromFile, inside the wrapper; 1.30+ reads first.
+        return f"{_LOAD_WRAP}{missing}" if minor < 30 else missing
+    return load_and_validate(data, minor, is_file, required)
+
+
+_LOAD_WRAP = "failed to load AuthorizationConfiguration from file: "
+
+
+def load_and_validate(
+    data: bytes, minor: int, is_file: Callable[[str], bool], required: frozenset[str]
+) -> str | None:
+    """``LoadAndValidateData``: decode, validate, then kube-apiserver's own two checks."""
     text = data.decode("utf-8", errors="replace")
-    try:
-        doc = parse(data)
-        check_registered(doc, text, "authorization", minor, registered(minor))
-    except DecodeError as exc:
-        return f"failed to load AuthorizationConfiguration from file: {exc}"
-    if doc.kind != "AuthorizationConfiguration":
-        return f"expected AuthorizationConfiguration, got *apiserver.{doc.kind}"
-    problems = unknown_fields(doc.body, FIELDS)
-    if problems:
-        return f"failed to load AuthorizationConfiguration from file: {strict_error(problems)}"
-    body = doc.body if isinstance(doc.body, dict) else {}
+    body: Mapping[str, object] = {}
+    if data:  # an empty file is the default configuration, without authorizers (LoadFromData)
+        try:
+            doc = parse(data)
+            check_registered(doc, text, "authorization", minor, registered(minor))
+        except DecodeError as exc:
+            return f"{_LOAD_WRAP}{exc}"
+        if doc.kind != "AuthorizationConfiguration":
+            return f"{_LOAD_WRAP}expected AuthorizationConfiguration, got *apiserver.{doc.kind}"
+        problems = unknown_fields(doc.body, FIELDS)
+        if problems:
+            return f"{_LOAD_WRAP}{strict_error(problems)}"
+        body = doc.body if isinstance(doc.body, dict) else {}
     errors = validate(body, is_file)
-    return fielderr.aggregate(errors, minor) if errors else None
+    if errors:
+        return fielderr.aggregate(errors, minor)
+    messages = []
+    seen: set[str] = set()
+    for authorizer in _authorizers(body):
+        kind = str(authorizer.get("type") or "")
+        if kind == "Webhook":
+            continue
+        seen.add(kind)
+        name = str(authorizer.get("name") or "")
+        if name != kind.lower():
+            messages.append(f"expected name {kind.lower()} for authorizer {kind} instead of {name}")
+    missing = sorted(required - seen)
+    if missing:
+        messages.append(f"missing required types: [{' '.join(missing)}]")
+    if not messages:
+        return None
+    return messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
+
+
+def non_webhook_types(data: bytes) -> frozenset[str]:
+    """The authorizer types (Webhook aside) a reload must keep (``requireNonWebhookTypes``)."""
+    try:
+        body = parse(data).body
+    except DecodeError:
+        return frozenset()
+    types = {str(a.get("type") or "") for a in _authorizers(body if isinstance(body, dict) else {})}
+    return frozenset(types - {"Webhook", ""})
+
+
+def _authorizers(body: Mapping[str, object]) -> list[dict[str, object]]:
+    raw = body.get("authorizers")
+    return [a if isinstance(a, dict) else {} for a in raw] if isinstance(raw, list) else []
 
 
 def validate(body: Mapping[str, object], is_file: Callable[[str], bool]) -> list[FieldError]:

@@ -12,9 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 
 from deployer.lab.apiserver.companions.auditlog import AuditLog
 from deployer.lab.apiserver.companions.record import RequestRecord
-from deployer.lab.apiserver.companions.reload import AuthenticationReloader, EncryptionReloader
+from deployer.lab.apiserver.companions.reload import (
+    AuthenticationReloader,
+    AuthorizationReloader,
+    EncryptionReloader,
+)
 from deployer.lab.apiserver.companions.reload_metrics import (
-    AuthenticationReloadMetrics,
+    ConfigReloadMetrics,
     ReloadMetrics,
     apiserver_id,
 )
@@ -104,8 +108,15 @@ def start_reloads(
     path = args.text("authentication-config")
     loaded = read(path) if path else None
     if loaded is not None and minor >= 30:
-        authn_metrics = AuthenticationReloadMetrics(minor, identity)
+        authn_metrics = ConfigReloadMetrics("authentication", minor, identity)
         authn_metrics.set_config(loaded)
         metrics.add_section(authn_metrics.render)
         authentication = AuthenticationReloader(path, read, minor, loaded, authn_metrics, log)
         start(authentication.run, "authentication-reload")
+    path = args.text("authorization-config")
+    loaded = read(path) if path else None
+    if loaded is not None and minor >= 30:
+        authz_metrics = ConfigReloadMetrics("authorization", minor, identity)
+        metrics.add_section(authz_metrics.render)
+        authorization = AuthorizationReloader(path, read, minor, loaded, authz_metrics, log)
+        start(authorization.run, "authorization-reload")

@@ -17,6 +17,13 @@ read error is logged (``failed to read authentication config file``), counted an
 file that does not decode or validate is logged (``failed to load authentication config``,
 ``failed to validate authentication config``), counted once and not retried until it changes.
 
+The authorization configuration (1.30+, k8s.io/kubernetes ``pkg/kubeapiserver/authorizer/
+reload.go`` ``runReload``/``checkFile``): a success is recorded when the watch starts; then a
+read error is logged (``reloading authorization config``), counted and retried; new bytes are
+logged (``found new authorization config data``) and loaded with the non-webhook types the
+server started with required; an error is counted once for those bytes; a configuration equal
+to the loaded one is no reload.
+
 Upstream polls every minute (``EncryptionConfigFileChangePollDuration``, and ``WatchUntil``'s
 minute for authentication); the lab polls every ``DEPLOYER_LAB_RELOAD_POLL_S`` seconds (1 by
 default) so tests do not wait a minute.
@@ -28,16 +35,17 @@ import threading
 from collections.abc import Callable
 
 from deployer.lab.apiserver.companions.authentication import load_problem, validate
+from deployer.lab.apiserver.companions.authorization import load_and_validate, non_webhook_types
 from deployer.lab.apiserver.companions.decode import parse
 from deployer.lab.apiserver.companions.encryption import config_hash, load_encryption
 from deployer.lab.apiserver.companions.fielderr import aggregate
 from deployer.lab.apiserver.companions.reload_metrics import (
-    AuthenticationReloadMetrics,
+    ConfigReloadMetrics,
     ReloadMetrics,
 )
 from deployer.lab.apiserver.klog import Klog
 
-__all__ = ["AuthenticationReloader", "EncryptionReloader"]
+__all__ = ["AuthenticationReloader", "AuthorizationReloader", "EncryptionReloader"]
 
 
 class EncryptionReloader:
@@ -140,7 +148,7 @@ class AuthenticationReloader:
         read: Callable[[str], bytes | None],
         minor: int,
         loaded: bytes,
-        metrics: AuthenticationReloadMetrics,
+        metrics: ConfigReloadMetrics,
         log: Klog,
     ) -> None:
         self._path = path
@@ -182,6 +190,73 @@ class AuthenticationReloader:
             return "failure"
         self._log.info_s("authentication.go:793", "reloaded authentication config")
         self._metrics.record("success", data)
+        return "success"
+
+    def run(self, stop: threading.Event, interval_s: float) -> None:
+        """Poll until ``stop`` is set (the thread's body)."""
+        while not stop.wait(interval_s):
+            self.poll_once()
+
+
+class AuthorizationReloader:
+    """Poll the authorization configuration file and reload it when its content changes.
+
+    Args:
+        path: the file's container path.
+        read: returns the file's bytes through the pod's mounts, ``None`` when missing.
+        minor: the Kubernetes minor.
+        loaded: the content loaded at startup.
+        metrics: where outcomes are counted (the watch's start is counted as a success).
+        log: the process's logger.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        read: Callable[[str], bytes | None],
+        minor: int,
+        loaded: bytes,
+        metrics: ConfigReloadMetrics,
+        log: Klog,
+    ) -> None:
+        self._path = path
+        self._read = read
+        self._minor = minor
+        self._last_read = loaded
+        self._loaded = parse(loaded).body if loaded else {}
+        self._required = non_webhook_types(loaded)
+        self._metrics = metrics
+        self._log = log
+        metrics.record("success", loaded if minor >= 34 else None)
+
+    def poll_once(self) -> str | None:
+        """Check the file once; return ``"success"``, ``"failure"`` or ``None`` (unchanged)."""
+        data = self._read(self._path)
+        if data is None:
+            self._log.error_s(
+                "reload.go:255",
+                "reloading authorization config",
+                err=f"open {self._path}: no such file or directory",
+            )
+            self._metrics.record("failure")
+            return "failure"
+        if data == self._last_read:
+            return None
+        self._log.info_s("reload.go:262", "found new authorization config data")
+        self._last_read = data
+        problem = load_and_validate(
+            data, self._minor, lambda p: self._read(p) is not None, self._required
+        )
+        if problem:
+            self._log.error_s("reload.go:267", "reloading authorization config", err=problem)
+            self._metrics.record("failure")
+            return "failure"
+        body = parse(data).body if data else {}
+        if body == self._loaded:
+            return None
+        self._log.info_s("reload.go:276", "found new authorization config")
+        self._loaded = body
+        self._metrics.record("success", data if self._minor >= 34 else None)
         return "success"
 
     def run(self, stop: threading.Event, interval_s: float) -> None:

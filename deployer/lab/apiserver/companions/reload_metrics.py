@@ -28,7 +28,7 @@ import time
 
 from deployer.schema.gofmt import go_format_float
 
-__all__ = ["AuthenticationReloadMetrics", "ReloadMetrics", "apiserver_id", "id_hash"]
+__all__ = ["ConfigReloadMetrics", "ReloadMetrics", "apiserver_id", "id_hash"]
 
 _PREFIX = "apiserver_encryption_config_controller_"
 
@@ -147,20 +147,25 @@ def _counter(name: str, help_text: str, series: list[tuple[str, int]]) -> list[s
     return lines
 
 
-_AUTHN = "apiserver_authentication_config_controller_"
+class ConfigReloadMetrics:
+    """The authentication or authorization config controller's metrics (1.30+).
 
-
-class AuthenticationReloadMetrics:
-    """The authentication config controller's metrics (1.30+).
-
-    Source: k8s.io/apiserver ``pkg/server/options/authenticationconfig/metrics/metrics.go``:
-    ``..._automatic_reloads_total{apiserver_id_hash,status}`` and
+    Sources: k8s.io/apiserver ``pkg/server/options/authenticationconfig/metrics/metrics.go`` and
+    ``.../authorizationconfig/metrics/metrics.go``: ``apiserver_<noun>_config_controller_``
+    ``automatic_reloads_total{apiserver_id_hash,status}`` and
     ``..._automatic_reload_last_timestamp_seconds`` (ALPHA, BETA from v0.34), and from v0.34
     ``..._last_config_info{apiserver_id_hash,hash}``, the hash being ``sha256:`` and the hex
     SHA-256 of the file's content, set at startup and after each successful reload.
+
+    Args:
+        noun: ``authentication`` or ``authorization``.
+        minor: the Kubernetes minor.
+        identity: the apiserver ID.
     """
 
-    def __init__(self, minor: int, identity: str) -> None:
+    def __init__(self, noun: str, minor: int, identity: str) -> None:
+        self._noun = noun
+        self._prefix = f"apiserver_{noun}_config_controller_"
         self._minor = minor
         self._id_hash = id_hash(identity)
         self._lock = threading.Lock()
@@ -169,7 +174,7 @@ class AuthenticationReloadMetrics:
         self._data_hash = ""
 
     def record(self, status: str, data: bytes | None = None) -> None:
-        """Count one reload outcome now; a success also records the new content's hash."""
+        """Count one reload outcome now; with ``data`` (1.34+) also its content hash."""
         with self._lock:
             self._counts[status] += 1
             self._last[status] = time.time()
@@ -195,37 +200,37 @@ class AuthenticationReloadMetrics:
             counts = dict(self._counts)
             last = dict(self._last)
             data_hash = self._data_hash
-        ident = self._id_hash
+        ident, prefix, noun = self._id_hash, self._prefix, self._noun
         lines: list[str] = []
         series = [(s, counts[s]) for s in sorted(counts) if counts[s]]
         if series:
             lines += [
-                f"# HELP {_AUTHN}automatic_reloads_total [{level}] Total number of automatic "
-                "reloads of authentication configuration split by status and apiserver identity.",
-                f"# TYPE {_AUTHN}automatic_reloads_total counter",
+                f"# HELP {prefix}automatic_reloads_total [{level}] Total number of automatic "
+                f"reloads of {noun} configuration split by status and apiserver identity.",
+                f"# TYPE {prefix}automatic_reloads_total counter",
             ]
             lines += [
-                f'{_AUTHN}automatic_reloads_total{{apiserver_id_hash="{ident}",status="{s}"}} {n}'
+                f'{prefix}automatic_reloads_total{{apiserver_id_hash="{ident}",status="{s}"}} {n}'
                 for s, n in series
             ]
         if last:
             lines += [
-                f"# HELP {_AUTHN}automatic_reload_last_timestamp_seconds [{level}] Timestamp of "
-                "the last automatic reload of authentication configuration split by status and "
+                f"# HELP {prefix}automatic_reload_last_timestamp_seconds [{level}] Timestamp of "
+                f"the last automatic reload of {noun} configuration split by status and "
                 "apiserver identity.",
-                f"# TYPE {_AUTHN}automatic_reload_last_timestamp_seconds gauge",
+                f"# TYPE {prefix}automatic_reload_last_timestamp_seconds gauge",
             ]
             lines += [
-                f'{_AUTHN}automatic_reload_last_timestamp_seconds{{apiserver_id_hash="{ident}",'
+                f'{prefix}automatic_reload_last_timestamp_seconds{{apiserver_id_hash="{ident}",'
                 f'status="{s}"}} ' + go_format_float(last[s])
                 for s in sorted(last)
             ]
         if self._minor >= 34 and data_hash:
             lines += [
-                f"# HELP {_AUTHN}last_config_info [ALPHA] Information about the last applied "
-                "authentication configuration with hash as label, split by apiserver identity.",
-                f"# TYPE {_AUTHN}last_config_info gauge",
-                f'{_AUTHN}last_config_info{{apiserver_id_hash="{ident}",hash="{data_hash}"}} 1',
+                f"# HELP {prefix}last_config_info [ALPHA] Information about the last applied "
+                f"{noun} configuration with hash as label, split by apiserver identity.",
+                f"# TYPE {prefix}last_config_info gauge",
+                f'{prefix}last_config_info{{apiserver_id_hash="{ident}",hash="{data_hash}"}} 1',
             ]
         return lines
 
