@@ -73,10 +73,13 @@ def _host_file(lab: LabHandle, container_path: str, text: str) -> Path:
     return path
 
 
-def _with_flags(manifest: bytes, *flags: str, mount: bool = True) -> bytes:
-    """The manifest with ``flags`` added and, if ``mount``, the companions folder mounted."""
+def _with_flags(manifest: bytes, *flags: str, mount: bool = True, drop: str = "") -> bytes:
+    """The manifest with ``flags`` added (``drop``-prefixed ones removed) and, if ``mount``,
+    the companions folder mounted."""
     pod = yaml.safe_load(manifest)
     container = pod["spec"]["containers"][0]
+    if drop:
+        container["command"] = [c for c in container["command"] if not c.startswith(drop)]
     container["command"].extend(flags)
     if mount:
         pod["spec"]["volumes"].append(
@@ -296,3 +299,51 @@ def test_authentication_config_fails_at_start_then_reloads_while_serving(
         timeout_s=15,
         what="the authentication config reload counted",
     )
+
+
+AUTHZ = """apiVersion: apiserver.config.k8s.io/v1
+kind: AuthorizationConfiguration
+authorizers:
+- type: Node
+  name: node
+- type: RBAC
+  name: rbac
+"""
+
+
+def test_authorization_config_reload_refuses_dropping_a_required_type(
+    lab: LabHandle, original: bytes
+) -> None:
+    path = f"{DIR}/authz.yaml"
+    host = _host_file(lab, path, AUTHZ)
+    old = apiserver_id(lab, NODE)
+    manifest = _with_flags(original, f"--authorization-config={path}", drop="--authorization-mode")
+    replace_manifest(lab.manifest(NODE), manifest)
+    wait_new_apiserver(lab, NODE, old)
+    lab.wait_ready(NODE)
+    name = "apiserver_authorization_config_controller_automatic_reloads_total{"
+
+    def series() -> list[str]:
+        return [line for line in _all_metrics(lab) if line.startswith(name)]
+
+    assert any('status="success"} 1' in line for line in series()), "counted at start"
+    host.write_text(AUTHZ.replace("- type: Node\n  name: node\n", ""))
+    poll_until(
+        lambda: any('status="failure"} 1' in line for line in series()),
+        timeout_s=15,
+        what="the refused authorization reload counted",
+    )
+    assert lab.readyz(NODE).ok
+
+
+def _all_metrics(lab: LabHandle) -> list[str]:
+    assert KUBECTL, "kubectl is not installed"
+    conf = str(lab.node(NODE).admin_conf)
+    out = subprocess.run(
+        [KUBECTL, "--kubeconfig", conf, "get", "--raw", "/metrics"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return out.stdout.splitlines()
