@@ -15,7 +15,10 @@ from deployer.lab.apiserver.mounts import MountTable, no_such_file
 
 __all__ = ["complete_file_error", "config_file_error", "serving_file_error"]
 
-#: File flags checked while the server config is built, with the wrapper of their error.
+#: File flags checked while the server config is built, with the wrapper of their error. The
+#: companion files (audit policy, encryption, authentication, authorization, admission, egress,
+#: tracing) are
+#: read and validated by ``deployer.lab.apiserver.companions`` instead.
 _CONFIG_FILES: tuple[tuple[str, Callable[[str, str], str]], ...] = (
     ("client-ca-file", lambda path, err: f"unable to load client CA file: {err}"),
     (
@@ -24,23 +27,10 @@ _CONFIG_FILES: tuple[tuple[str, Callable[[str, str], str]], ...] = (
     ),
     ("token-auth-file", lambda path, err: err),
     ("service-account-key-file", lambda path, err: f'failed to parse key file "{path}": {err}'),
-    (
-        "audit-policy-file",
-        lambda path, err: f'loading audit policy file: failed to read file path "{path}": {err}',
-    ),
-    ("admission-control-config-file", lambda path, err: f"failed to read plugin config: {err}"),
-    (
-        "encryption-provider-config",
-        lambda path, err: f'error reading encryption provider configuration file "{path}": {err}',
-    ),
     ("authorization-policy-file", lambda path, err: err),
     ("authorization-webhook-config-file", lambda path, err: err),
-    ("authorization-config", lambda path, err: err),
     ("authentication-token-webhook-config-file", lambda path, err: err),
-    ("authentication-config", lambda path, err: err),
-    ("egress-selector-config-file", lambda path, err: err),
     ("oidc-ca-file", lambda path, err: err),
-    ("tracing-config-file", lambda path, err: err),
     ("proxy-client-cert-file", lambda path, err: err),
     ("proxy-client-key-file", lambda path, err: err),
     ("kubelet-client-certificate", lambda path, err: err),

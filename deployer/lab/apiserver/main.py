@@ -29,6 +29,13 @@ from typing import TextIO
 
 from deployer.lab.apiserver.app import ApiServerApp, AppConfig
 from deployer.lab.apiserver.auth import Identity, parse_token_file
+from deployer.lab.apiserver.companions.hooks import (
+    LoadedCompanions,
+    audit_observers,
+    companion_problems,
+    load_companions,
+    start_reloads,
+)
 from deployer.lab.apiserver.configmaps import store_path
 from deployer.lab.apiserver.files import (
     complete_file_error,
@@ -133,6 +140,7 @@ def _run(
         mounts = MountTable.from_json(env.get("DEPLOYER_LAB_MOUNTS"))
     except (ValueError, KeyError) as exc:
         return _failed(log, f"DEPLOYER_LAB_MOUNTS: {exc}")
+    problems = [*problems, *companion_problems(args, mounts, version, problems)]
     advertise = args.text("advertise-address")
     if advertise and not args.text("external-hostname"):
         log.info("options.go:228", f"external host was not specified, using {advertise}")
@@ -165,10 +173,16 @@ def _run(
         or _stage_failure(problems, Stage.CONFIG)
         or config_file_error(args, mounts)
     )
-    if problem is not None:
+    companions = load_companions(args, mounts, version) if problem is None else None
+    for where, warning in companions.warnings if companions else ():
+        log.warning(where, warning)
+    problem = problem or (companions.error if companions else None)
+    if problem is not None or companions is None:
         listener.close()
-        return _failed(log, problem)
-    return _serve(args, version, env, log, mounts, faults_path, faults, listener, shutdown)
+        return _failed(log, problem or "")
+    return _serve(
+        args, version, env, log, mounts, faults_path, faults, listener, shutdown, companions
+    )
 
 
 def _serve(
@@ -181,6 +195,7 @@ def _serve(
     faults: Mapping[str, bool],
     listener: socket.socket,
     shutdown: threading.Event,
+    companions: LoadedCompanions,
 ) -> int:
     client_ca_flag = args.text("client-ca-file")
     try:
@@ -218,9 +233,11 @@ def _serve(
         configmaps=store_path(Path(node_root)) if node_root else None,
     )
     metrics = RequestMetrics(time.time())
+    start_reloads(args, mounts, version, companions, metrics, log, shutdown, env)
     app = ApiServerApp(config, _etcd_probe(args, mounts, metrics), lifecycle, metrics, log)
     serving = ServingConfig(anonymous_auth=args.flag("anonymous-auth", True), tokens=tokens)
     server = ApiHttpsServer(listener, context, app, serving, log)
+    server.observers.extend(audit_observers(companions))
     return _run_until_terminated(server, args, env, log, lifecycle, host, port)
 
 

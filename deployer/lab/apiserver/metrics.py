@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 
 __all__ = ["RequestMetrics"]
 
@@ -31,6 +32,12 @@ class RequestMetrics:
         self._health: dict[tuple[str, str], bool] = {}
         self._inflight: Counter[str] = Counter()
         self._etcd_s: list[float] = []
+        self._sections: list[Callable[[], list[str]]] = []
+
+    def add_section(self, render: Callable[[], list[str]]) -> None:
+        """Add exposition lines another part of the server owns (the reload controllers)."""
+        with self._lock:
+            self._sections.append(render)
 
     def record_request(self, verb: str, resource: str, subresource: str, code: int) -> None:
         """Count one answered request (``apiserver_request_total``)."""
@@ -70,6 +77,7 @@ class RequestMetrics:
             health = sorted(self._health.items())
             inflight = {kind: self._inflight[kind] for kind in ("mutating", "readOnly")}
             etcd_s = list(self._etcd_s)
+            sections = list(self._sections)
         for (verb, resource, subresource, code), count in requests:
             scope = "cluster" if resource else ""
             version = "v1" if resource else ""
@@ -97,6 +105,8 @@ class RequestMetrics:
             for kind, count in inflight.items()
         ]
         lines += _etcd_histogram(etcd_s)
+        for section in sections:
+            lines += section()
         lines += [
             "# HELP process_resident_memory_bytes [ALPHA] Resident memory size in bytes.",
             "# TYPE process_resident_memory_bytes gauge",

@@ -84,6 +84,18 @@ class MountTable:
         rest = posixpath.relpath(path, best.mount_path)
         return best.host_path if rest == "." else best.host_path / rest
 
+    def mount_of(self, container_path: str) -> Mount | None:
+        """Return the mount that covers ``container_path`` (the deepest), or ``None``."""
+        if self.mounts is None:
+            return None
+        path = posixpath.normpath(posixpath.join("/", container_path))
+        covering = [
+            m
+            for m in self.mounts
+            if path == m.mount_path or path.startswith(m.mount_path.rstrip("/") + "/")
+        ]
+        return max(covering, key=lambda m: len(m.mount_path)) if covering else None
+
     def read_bytes(self, container_path: str) -> bytes:
         """Read a file the way the container would.
 

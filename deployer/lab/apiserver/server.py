@@ -10,15 +10,18 @@ HTTP/1.1 only (ALPN), which Go clients such as kubectl accept.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import socket
 import ssl
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from deployer.lab.apiserver.app import ApiServerApp, Reply
+from deployer.lab.apiserver.app import ApiServerApp, Reply, classify
 from deployer.lab.apiserver.auth import ANONYMOUS, Identity, identity_from_certificate
+from deployer.lab.apiserver.companions.record import RequestRecord
 from deployer.lab.apiserver.klog import Klog
 
 __all__ = ["ApiHttpsServer", "ServingConfig", "make_tls_context"]
@@ -82,6 +85,8 @@ class ApiHttpsServer(ThreadingHTTPServer):
         log: Klog,
     ) -> None:
         self.address_family = listener.family
+        #: Called with each authenticated request once answered (the audit log backend).
+        self.observers: list[Callable[[RequestRecord], None]] = []
         self.tls_context = context
         self.app = app
         self.serving = serving
@@ -145,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(min(length, 1 << 20)) if length else b""
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
+        received = datetime.datetime.now(datetime.UTC)
         identity = self._authenticate()
         app = self.server.app
         reply = (
@@ -153,6 +159,19 @@ class _Handler(BaseHTTPRequestHandler):
             else app.handle(method, url.path, query, identity, self.headers.get("Accept", ""), body)
         )
         self._send(reply, include_body=method != "HEAD")
+        if identity is not None and self.server.observers:
+            record = RequestRecord(
+                method,
+                self.path,
+                classify(method, url.path),
+                identity,
+                reply.status,
+                self.headers.get("User-Agent", ""),
+                str(self.client_address[0]),
+                received,
+            )
+            for observe in self.server.observers:
+                observe(record)
         if self.server.log.v(3):
             self.server.log.info_s(
                 "httplog.go:134",
