@@ -251,3 +251,28 @@ def test_the_loader_refuses_a_malformed_list(tmp_path: Path, text: str, needle: 
         load_inventory([root])
     assert exit_code_for(caught.value) == ExitCode.INVALID_INPUT
     assert any(needle in str(p) and p.line for p in caught.value.problems), caught.value
+
+
+def test_a_companion_outside_every_mount_is_refused(tmp_path: Path) -> None:
+    text = "apiserver_files:\n  - {path: /opt/audit/extra.yaml, content: 'x: 1'}\n"
+    problems = _problems(tmp_path, {"group_vars/control_plane.yml+": text})
+    assert "companion file /opt/audit/extra.yaml (apiserver_files) is outside every" in problems[0]
+    assert "apiserver_extra_volumes entry for /opt/audit" in problems[0]
+
+
+def test_a_companion_of_another_kind_than_its_flag_reads_is_refused(tmp_path: Path) -> None:
+    bad = POLICY.replace("    content:", "    kind: TracingConfiguration\n    content:")
+    bad = bad.replace("audit.k8s.io/v1", "apiserver.config.k8s.io/v1beta1").replace(
+        "kind: Policy\n      rules:\n        - level: Metadata", "kind: TracingConfiguration"
+    )
+    problems = _problems(tmp_path, {"group_vars/control_plane.yml+": bad})
+    assert any(
+        "--audit-policy-file names /etc/kubernetes/audit/policy.yaml, declared in apiserver_files"
+        " as TracingConfiguration; --audit-policy-file reads a Policy" in p
+        for p in problems
+    ), problems
+
+
+def test_a_flag_naming_an_undeclared_file_is_left_to_preflight(tmp_path: Path) -> None:
+    result = prepared(tmp_path, {})  # --audit-policy-file, no apiserver_files: as before
+    assert all(s.companions == () for s in result.states)
