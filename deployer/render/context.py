@@ -298,10 +298,11 @@ def _pod_extras(
         )
     pod = adoption.pod_fields or {}
     container = adoption.container_fields or {}
+    merged = dict(adopt.merged(annotations, adoption.annotations))
+    if companions:  # computed from the files: apiserver_pod_annotations cannot pin it
+        merged[COMPANIONS_ANNOTATION] = companions
     return {
-        "annotations": tuple(
-            (k, str(v)) for k, v in adopt.merged(annotations, adoption.annotations)
-        ),
+        "annotations": tuple((k, str(v)) for k, v in sorted(merged.items())),
         "labels": tuple(
             (k, str(v))
             for k, v in adopt.merged(
