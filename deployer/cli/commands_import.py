@@ -23,7 +23,7 @@ from deployer.cli.output import make_console
 from deployer.desired import DesiredState, desired_state
 from deployer.engine.observer import build_plan
 from deployer.errors import DeployerError, InputError, UnreachableError
-from deployer.importer.companions import import_companions, read_named
+from deployer.importer.companions import annotation_check, import_companions, read_named
 from deployer.importer.extract import extract_host, reproduce
 from deployer.importer.layout import ImportedHost, carried_vars, inventory_files, write_inventory
 from deployer.inventory import load_inventory_with_warnings, select_hosts
@@ -179,8 +179,10 @@ def import_command(
         carried = carried_vars(host.vars)
         item = extract_host(host.name, source, observed.manifest)
         read = companions.get(host.name, {})
-        import_companions(item, parse.load_pod(observed.manifest), read.get)
+        pod = parse.load_pod(observed.manifest)
+        import_companions(item, pod, read.get)
         reproduce(item, observed.manifest, carried, renderer)
+        annotation_check(item, pod)
         if host_plan.pod_drift:
             # The file is what kubelet will run and what import reads; say that it differs.
             item.notes.append(f"imported the file, but {host_plan.pod_drift}")

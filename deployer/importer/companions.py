@@ -12,6 +12,7 @@ hostPath mounts.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -24,13 +25,17 @@ from deployer.companions.diff import render_document
 from deployer.companions.document import Node
 from deployer.companions.encryption import secret_key_paths
 from deployer.companions.facts import flag_kinds
+from deployer.companions.reload import apply_mode
 from deployer.importer.extract import HostImport
+from deployer.model.files import ApplyMode
 from deployer.model.host import Secret
+from deployer.model.manifest import sha256_hex
 from deployer.render import parse
 from deployer.render.check import covering_mount, mount_points
+from deployer.render.context import COMPANIONS_ANNOTATION
 from deployer.report.masking import is_secret_name
 
-__all__ = ["export_lines", "import_companions", "named_files", "read_named"]
+__all__ = ["annotation_check", "export_lines", "import_companions", "named_files", "read_named"]
 
 _NOT_NAME = re.compile(r"[^A-Z0-9]+")
 
@@ -108,6 +113,14 @@ def _lookup(document: Any, parts: tuple[str | int, ...]) -> object:
     return document
 
 
+def _sorted_keys(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {k: _sorted_keys(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
+
+
 def _item(
     item: HostImport, flag: str, kind: str, path: str, raw: bytes
 ) -> dict[str, object] | None:
@@ -119,6 +132,7 @@ def _item(
         return None
     secrets = [p for p in _secret_parts(kind, document) if isinstance(_lookup(document, p), str)]
     if not secrets or not isinstance(document, dict):
+        item.companions[path] = (kind, sha256_hex(raw))
         return {"path": path, "kind": kind, "content": text}
     revealed = yaml.safe_load(text)
     taken: dict[str, str] = {}
@@ -132,7 +146,10 @@ def _item(
             f"{path}: {where} is a secret: not copied; export {name} (the value at {where} "
             f"in {path} on {item.host}) before plan or apply"
         )
-    if render_document(revealed, reveal=True, kind=kind) != text:
+    # The vars file is written with sorted keys (layout._dump), so that is the order read back.
+    written = render_document(_sorted_keys(revealed), reveal=True, kind=kind)
+    item.companions[path] = (kind, sha256_hex(written.encode("utf-8")))
+    if written != text:
         item.notes.append(
             f"{path} holds secrets, so it is written from its YAML document: the first apply "
             "rewrites it with the same content in deployer's layout"
@@ -194,3 +211,28 @@ def read_named(
         if sep:
             flags.setdefault(name.replace("_", "-"), value)
     return {PurePosixPath(p): read(PurePosixPath(p)) for _, _, p in named_files(pod, flags)}
+
+
+def annotation_check(item: HostImport, pod: Mapping[str, Any]) -> None:
+    """Say when the first apply restarts the host to add the companions' digest annotation.
+
+    Run after :func:`~deployer.importer.extract.reproduce`: a live pod that deployer did not
+    write has no ``deployer/companions-sha256``; with companion files managed it gets one (so
+    that a later change of a file restarts the pod), which kubelet sees as a new pod, once.
+    """
+    minor = ".".join(str(item.vars.get("kubernetes_version", "")).split(".")[:2])
+    flags = item.vars.get("apiserver_flags") or {}
+    lines = sorted(
+        f"{path}:{digest}\n"
+        for path, (kind, digest) in item.companions.items()
+        if apply_mode(kind, minor, flags)[0] is ApplyMode.RESTART
+    )
+    if not lines:
+        return
+    expected = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    if annotations.get(COMPANIONS_ANNOTATION) != expected:
+        item.not_reproduced.append(
+            f"metadata.annotations[{COMPANIONS_ANNOTATION}] (the digest of the companion files "
+            "read at startup, so that changing one restarts the pod)"
+        )

@@ -53,6 +53,9 @@ class HostImport:
     not_reproduced: list[str] = field(default_factory=list)
     #: Why a value was not taken over (sidecars, args split ...), for the operator.
     notes: list[str] = field(default_factory=list)
+    #: Companion path -> (kind, SHA-256 of the bytes deployer will write), from
+    #: :func:`deployer.importer.companions.import_companions`.
+    companions: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _fail(host: str, source: str, message: str) -> InputError:

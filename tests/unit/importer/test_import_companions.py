@@ -124,3 +124,29 @@ def test_the_imported_inventory_validates_and_gives_the_host_its_files(tmp_path:
     encryption = by_path["/etc/kubernetes/enc/encryption.yaml"]
     assert yaml.safe_load(encryption.content) == yaml.safe_load(ENCRYPTION)
     assert encryption.secret_values == (KEY,)
+
+
+def test_a_pod_without_the_digest_annotation_is_restarted_once_and_import_says_so(
+    tmp_path: Path,
+) -> None:
+    from deployer.importer.companions import annotation_check
+    from deployer.importer.layout import write_inventory
+    from deployer.offline import prepare
+
+    item = _imported()
+    annotation_check(item, parse.load_pod(MANIFEST))
+    (entry,) = [n for n in item.not_reproduced if "deployer/companions-sha256" in n]
+    assert "changing one restarts the pod" in entry
+    # The manifest deployer renders for the imported inventory carries it: importing that
+    # pod again finds nothing to restart.
+    write_inventory(tmp_path, inventory_files([ImportedHost("cp1", {}, _imported())], "cp"))
+    prepared = prepare([tmp_path], environ={"DEPLOYER_AESCBC_KEY1": KEY})
+    rendered = prepared.manifests["cp1"].content
+    again = extract_host("cp1", "f", rendered)
+    import_companions(again, parse.load_pod(rendered), HOST_FILES.get)
+    reproduce(again, rendered, {})
+    annotation_check(again, parse.load_pod(rendered))
+    assert again.not_reproduced == []
+    assert "apiserver_pod_annotations" not in again.vars or (
+        "deployer/companions-sha256" not in again.vars["apiserver_pod_annotations"]
+    )
