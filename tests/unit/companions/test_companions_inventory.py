@@ -276,3 +276,23 @@ def test_a_companion_of_another_kind_than_its_flag_reads_is_refused(tmp_path: Pa
 def test_a_flag_naming_an_undeclared_file_is_left_to_preflight(tmp_path: Path) -> None:
     result = prepared(tmp_path, {})  # --audit-policy-file, no apiserver_files: as before
     assert all(s.companions == () for s in result.states)
+
+
+def test_all_then_group_then_host_by_path(tmp_path: Path) -> None:
+    extra = '\n  - {path: /etc/kubernetes/audit/extra.txt, content: "from all\\n"}\n'
+    group = POLICY.replace("level: Metadata", "level: Request")
+    host = "apiserver_files:\n  - {path: /etc/kubernetes/audit/extra.txt, state: absent}\n"
+    result = prepared(
+        tmp_path,
+        {
+            "group_vars/all.yml+": POLICY.rstrip("\n") + extra,
+            "group_vars/control_plane.yml+": group,
+            "host_vars/cp3.yml+": host,
+        },
+    )
+    by_host = {s.host.name: s for s in result.states}
+    cp1 = {str(c.path): c.content for c in by_host["cp1"].companions}
+    assert cp1["/etc/kubernetes/audit/extra.txt"] == b"from all\n"
+    assert cp1["/etc/kubernetes/audit/policy.yaml"].endswith(b"- level: Request\n")  # group wins
+    cp3 = [str(c.path) for c in by_host["cp3"].companions]
+    assert cp3 == ["/etc/kubernetes/audit/policy.yaml"]
