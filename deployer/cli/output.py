@@ -16,7 +16,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from deployer.cli.masked_output import MaskedStream
-from deployer.companions.planning import change_lines
 from deployer.engine.events import Event
 from deployer.model.plan import ChangeKind, HostPlan, Plan
 from deployer.model.report import HostReport, Outcome
@@ -112,8 +111,12 @@ def print_plan(console: Console, plan: Plan, *, show_diff: bool) -> None:
             console.print(f"    ~ {escape(host_plan.image_change)}")
         for change in host_plan.flag_changes:
             console.print(f"    {escape(str(change))}")
-        for companion in host_plan.companion_changes:
-            console.print(f"    {escape(change_lines(companion))}")
+        if host_plan.companion_changes:
+            # Imported here: every command prints through this module, few plan companions.
+            from deployer.companions.planning import change_lines
+
+            for companion in host_plan.companion_changes:
+                console.print(f"    {escape(change_lines(companion))}")
         for note in host_plan.notes:
             console.print(f"    [yellow]note:[/] {escape(note)}")
         diffs = [host_plan.diff, *(c.diff for c in host_plan.companion_changes)]
