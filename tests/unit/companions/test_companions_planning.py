@@ -169,3 +169,28 @@ def test_drift_has_a_companions_layer(tmp_path: Path) -> None:
     )
     assert changed.drift["companions"] == [str(POLICY_PATH)]
     assert changed.drift["detected"] is True and changed.needs_change
+
+
+def test_plan_text_lists_the_changes_and_their_masked_diffs(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from deployer.cli.output import print_plan
+    from deployer.model.plan import Plan
+
+    result = prepared(
+        tmp_path, {"group_vars/control_plane.yml+": ENCRYPTION}, environ={"ENC_KEY": KEY_NEW}
+    )
+    state = result.states[0]
+    desired = result.manifests[state.host.name]
+    observed = dataclasses.replace(_observed([]), manifest=desired.content)
+    plan = dataclasses.replace(
+        plan_host(state, desired, observed),
+        companion_changes=companion_changes(state, {ENC_PATH: LIVE_ENCRYPTION}),
+    )
+    console = Console(record=True, width=200)
+    print_plan(console, Plan(run_id="r", hosts=(plan,)), show_diff=True)
+    text = console.export_text()
+    assert f"~ {ENC_PATH} (EncryptionConfiguration, restart, secret)" in text
+    assert "# key changed" in text
+    assert KEY_NEW not in text and KEY_OLD not in text
+    assert "plan: 1 to change" in text
