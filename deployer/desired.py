@@ -45,6 +45,7 @@ _KNOWN_VARS = frozenset(
         "apiserver_extra_env",
         "apiserver_resources_cpu",
         "apiserver_checksum_files",
+        "apiserver_files",  # companion files (deployer/render/companions.py)
         # adoption (deployer/render/adoption.py, written by `deployer import`)
         "apiserver_default_volumes",
         "apiserver_volume_order",

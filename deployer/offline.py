@@ -19,6 +19,7 @@ from deployer.inventory.settings import current_settings
 from deployer.model.inventory import Inventory
 from deployer.model.manifest import Manifest
 from deployer.render import ManifestChecker, ManifestRenderer
+from deployer.render.companions import CompanionBuilder
 from deployer.schema import load_flag_schema
 from deployer.schema.validate import validate_flags
 
@@ -88,11 +89,14 @@ def prepare(
     extra_vars: Sequence[str] = (),
     limit: str | None = None,
     file_digests: Mapping[str, Mapping[str, str]] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Prepared:
     """Load, select, validate and render; raise with every problem of every host.
 
     ``file_digests`` (host -> path -> sha256) feeds the optional checksum annotation, which needs
-    the referenced files' digests from the hosts; offline commands leave it out.
+    the referenced files' digests from the hosts; offline commands leave it out. ``environ``
+    (default ``os.environ``) is where ``{secret_env: NAME}`` references of companion files are
+    read.
 
     Raises:
         InputError: any problem in the inventory, the flags or the template (exit 6).
@@ -102,12 +106,21 @@ def prepare(
     problems: list[InputProblem] = list(inventory_warnings)
     states: list[DesiredState] = []
     manifests: dict[str, Manifest] = {}
-    renderer = ManifestRenderer(_template_dirs(sources))
+    template_dirs = _template_dirs(sources)
+    renderer = ManifestRenderer(template_dirs)
+    companions = CompanionBuilder(
+        renderer.environment,
+        base_dir=template_dirs[0] if template_dirs else Path(),
+        environ=environ,
+    )
     # One renderer and one checker for every host: both reuse what hosts share (the compiled
     # template, the YAML skeleton, the path flags), which makes 1,000 hosts ~10x cheaper.
     checker = ManifestChecker()
     for host in inventory.hosts:
         state, host_problems = desired_state(host)
+        if not any(not p.is_warning for p in host_problems):
+            state, companion_problems = companions.build(state)
+            host_problems.extend(companion_problems)
         problems.extend(host_problems)
         problems.extend(
             validate_flags(

@@ -9,11 +9,12 @@ was read.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import click
 
@@ -22,12 +23,14 @@ from deployer.cli.output import make_console
 from deployer.desired import DesiredState, desired_state
 from deployer.engine.observer import build_plan
 from deployer.errors import DeployerError, InputError, UnreachableError
+from deployer.importer.companions import annotation_check, import_companions, read_named
 from deployer.importer.extract import extract_host, reproduce
 from deployer.importer.layout import ImportedHost, carried_vars, inventory_files, write_inventory
 from deployer.inventory import load_inventory_with_warnings, select_hosts
 from deployer.model.inventory import Inventory
 from deployer.model.manifest import Manifest
-from deployer.render import ManifestRenderer
+from deployer.model.plan import HostPlan
+from deployer.render import ManifestRenderer, parse
 from deployer.transport.base import Transport
 from deployer.transport.options import SshOptions
 from deployer.transport.pool import default_forks, open_transports
@@ -66,6 +69,29 @@ def _states(inventory: Inventory) -> tuple[DesiredState, ...]:
     # Only the paths matter for reading (manifest folder, host_root, crictl): the source
     # inventory need not declare flags, so its flag problems are not this command's business.
     return tuple(desired_state(host)[0] for host in inventory.hosts)
+
+
+def _read_one(transport: Transport, state: DesiredState, path: PurePosixPath) -> bytes | None:
+    return transport.read(state.on_host(path), sudo=state.become)
+
+
+def _read_companions(
+    plans: tuple[HostPlan, ...], transports: Mapping[str, Transport | DeployerError]
+) -> dict[str, dict[PurePosixPath, bytes | None]]:
+    """Each host's companion files (those its live flags name), read over its connection."""
+    found: dict[str, dict[PurePosixPath, bytes | None]] = {}
+    for host_plan in plans:
+        transport = transports.get(host_plan.name)
+        observed = host_plan.observed
+        if isinstance(transport, DeployerError) or transport is None or observed is None:
+            continue
+        if observed.manifest is None:
+            continue
+        state = host_plan.state
+        found[host_plan.name] = read_named(
+            functools.partial(_read_one, transport, state), observed.manifest
+        )
+    return found
 
 
 @click.command(name="import")
@@ -135,6 +161,7 @@ def import_command(
     blank = {s.host.name: Manifest.from_content(s.manifest_path, b"") for s in states}
     with _connected(inventory, forks=forks, accept_new=accept_new_host_keys) as transports:
         plan = build_plan(states, blank, transports, forks=default_forks(len(states), forks))
+        companions = _read_companions(plan.hosts, transports)
     unreachable = [p for p in plan.hosts if p.unreachable]
     if unreachable:
         names = ", ".join(f"{p.name} ({p.unreachable})" for p in unreachable)
@@ -151,7 +178,11 @@ def import_command(
             raise InputError(f"{host.name}: {source}: no such file (is this a control-plane node?)")
         carried = carried_vars(host.vars)
         item = extract_host(host.name, source, observed.manifest)
+        read = companions.get(host.name, {})
+        pod = parse.load_pod(observed.manifest)
+        import_companions(item, pod, read.get)
         reproduce(item, observed.manifest, carried, renderer)
+        annotation_check(item, pod)
         if host_plan.pod_drift:
             # The file is what kubelet will run and what import reads; say that it differs.
             item.notes.append(f"imported the file, but {host_plan.pod_drift}")

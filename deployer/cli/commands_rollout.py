@@ -20,6 +20,7 @@ from deployer.cli.masked_output import mask_logging
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console, print_plan, print_recap
 from deployer.cli.signals import Interrupts, handle_interrupts
+from deployer.companions.planning import change_report
 from deployer.desired import DesiredState
 from deployer.engine.kubeadm_sync import (
     attach_kubeadm_config,
@@ -212,6 +213,8 @@ def _plan_reports(plan: Plan) -> tuple[HostReport, ...]:
         if host_plan.notes:
             details.append(("notes", list(host_plan.notes)))
         details.append(("drift", host_plan.drift))
+        if host_plan.companion_changes:  # companion files: masked diffs, never the content
+            details.append(("companion_changes", change_report(host_plan.companion_changes)))
         if host_plan.is_ready is not None:
             details.append(("ready", {"ok": host_plan.is_ready, "detail": host_plan.ready_detail}))
         reports.append(

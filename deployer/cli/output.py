@@ -111,10 +111,17 @@ def print_plan(console: Console, plan: Plan, *, show_diff: bool) -> None:
             console.print(f"    ~ {escape(host_plan.image_change)}")
         for change in host_plan.flag_changes:
             console.print(f"    {escape(str(change))}")
+        if host_plan.companion_changes:
+            # Imported here: every command prints through this module, few plan companions.
+            from deployer.companions.planning import change_lines
+
+            for companion in host_plan.companion_changes:
+                console.print(f"    {escape(change_lines(companion))}")
         for note in host_plan.notes:
             console.print(f"    [yellow]note:[/] {escape(note)}")
-        if show_diff and host_plan.diff:
-            for line in host_plan.diff.splitlines():
+        diffs = [host_plan.diff, *(c.diff for c in host_plan.companion_changes)]
+        if show_diff and any(diffs):
+            for line in "".join(d for d in diffs if d).splitlines():
                 style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
                 console.print(f"    [{style}]{escape(line)}[/]" if style else f"    {escape(line)}")
     pending = len(plan.pending)

@@ -26,6 +26,7 @@ __all__ = [
     "Gvk",
     "LoaderFacts",
     "field_tree",
+    "flag_kinds",
     "kind_extra",
     "gate_default",
     "loader_facts",
@@ -140,6 +141,13 @@ def loader_facts(kind: str, minor: str) -> LoaderFacts:
         source=str(raw["source"]),
         other_kind=str(raw.get("other_kind", "")),
     )
+
+
+@functools.cache
+def flag_kinds() -> Mapping[str, str]:
+    """Return flag name (no dashes) -> the kind of file that flag names, for every kind."""
+    kinds = _load("loaders.json")["kinds"]
+    return {str(kinds[kind]["flag"]): kind for kind in KINDS}
 
 
 def kind_extra(kind: str, key: str) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 
+from deployer.companions.planning import plan_companions
 from deployer.desired import DesiredState
 from deployer.engine.planner import plan_host
 from deployer.errors import DeployerError
@@ -105,6 +106,10 @@ def _plan_one(
             digests = {f.path: f.sha256 for f in observed.files if f.path in wanted and f.sha256}
             desired = rerender(state, digests)
         plan = plan_host(state, desired, observed)
+        if state.companions:  # companion files: digests observed, content read where differing
+            plan = dataclasses.replace(
+                plan, companion_changes=plan_companions(transport, state, observed)
+            )
     finally:
         early.wait()
     if observed.ca_pem is None:

@@ -20,7 +20,7 @@ from deployer.errors import DeployerError, InputError
 from deployer.model.host import Host
 from deployer.render import ManifestRenderer, parse
 from deployer.render.adoption import CONTAINER_TEMPLATE_FIELDS, POD_TEMPLATE_FIELDS
-from deployer.render.context import DEFAULT_CPU_REQUEST, KUBEADM_VOLUMES
+from deployer.render.context import COMPANIONS_ANNOTATION, DEFAULT_CPU_REQUEST, KUBEADM_VOLUMES
 
 __all__ = ["HostImport", "extract_host", "reproduce"]
 
@@ -53,6 +53,9 @@ class HostImport:
     not_reproduced: list[str] = field(default_factory=list)
     #: Why a value was not taken over (sidecars, args split ...), for the operator.
     notes: list[str] = field(default_factory=list)
+    #: Companion path -> (kind, SHA-256 of the bytes deployer will write), from
+    #: :func:`deployer.importer.companions.import_companions`.
+    companions: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _fail(host: str, source: str, message: str) -> InputError:
@@ -196,7 +199,10 @@ def _metadata(pod: Mapping[str, Any], flags: Mapping[str, str], out: HostImport)
     if label_changes:
         out.vars["apiserver_pod_labels"] = label_changes
     annotations = dict(meta.get("annotations") or {})
-    changes: dict[str, Any] = {k: v for k, v in annotations.items() if k != _ENDPOINT}
+    # The companions' digest is computed from apiserver_files, never pinned.
+    changes: dict[str, Any] = {
+        k: v for k, v in annotations.items() if k not in (_ENDPOINT, COMPANIONS_ANNOTATION)
+    }
     if _ENDPOINT in annotations or flags.get("advertise-address"):
         # The template writes the endpoint from --advertise-address; keep the live one exactly.
         changes[_ENDPOINT] = annotations.get(_ENDPOINT)
@@ -271,8 +277,8 @@ def reproduce(
         item.not_reproduced = [f"(does not render: {exc})"]
         return item
     live = podspec.default_pod(parse.load_pod(content))
-    item.not_reproduced = podspec.differences(
-        live, podspec.default_pod(parse.load_pod(manifest.content))
+    item.not_reproduced = _computed_out(
+        podspec.differences(live, podspec.default_pod(parse.load_pod(manifest.content)))
     )
     _prune(item, live, base, renderer or ManifestRenderer())
     return item
@@ -288,7 +294,14 @@ def _differences(
         manifest = renderer.render(state)
     except DeployerError:
         return None
-    return podspec.differences(live, podspec.default_pod(parse.load_pod(manifest.content)))
+    return _computed_out(
+        podspec.differences(live, podspec.default_pod(parse.load_pod(manifest.content)))
+    )
+
+
+def _computed_out(differences: list[str]) -> list[str]:
+    """Drop the companions' digest annotation: the rendering computes it from the files."""
+    return [d for d in differences if COMPANIONS_ANNOTATION not in d]
 
 
 def _prune(

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from deployer.importer.companions import export_lines
 from deployer.importer.extract import HostImport
 
 __all__ = ["IMPORTED_VARS", "ImportedHost", "carried_vars", "inventory_files", "write_inventory"]
@@ -38,6 +39,7 @@ IMPORTED_VARS = frozenset(
         "apiserver_container_fields",
         "apiserver_pod_labels",
         "apiserver_pod_annotations",
+        "apiserver_files",
     }
 )
 #: What a value's comment says it came from.
@@ -135,7 +137,13 @@ def _vars_file(
 ) -> str:
     parts = [f"# {title}\n# Written by `deployer import`; edit freely.\n"]
     for key in sorted(variables):
-        parts.append(_block(key, variables[key], _comment(key, hosts, all_names)))
+        comment = _comment(key, hosts, all_names)
+        if key == "apiserver_files":
+            exports = export_lines(variables[key])
+            if exports:
+                comment += "\n# Secrets are not copied: export before plan or apply\n# "
+                comment += "\n# ".join(exports)
+        parts.append(_block(key, variables[key], comment))
     parts.extend(f"# {line}\n" for line in trailer)
     return "\n".join(parts)
 

@@ -14,10 +14,21 @@ from deployer.errors import InputProblem
 from deployer.inventory.vault import UnsafeText
 from deployer.inventory.yamlfile import LineMap
 
-__all__ = ["MERGED_BY_KEY", "Draft", "GroupDraft", "HostDraft", "Layer", "layer_from"]
+__all__ = [
+    "MERGED_BY_KEY",
+    "MERGED_BY_PATH",
+    "Draft",
+    "GroupDraft",
+    "HostDraft",
+    "Layer",
+    "layer_from",
+]
 
 #: Variables whose mappings merge key by key across levels (``null`` removes a key).
 MERGED_BY_KEY = frozenset({"apiserver_flags", "apiserver_extra_env"})
+#: Variables that are lists of ``{path: ...}`` items merged by ``path`` across levels (an item
+#: replaces a lower level's item of the same path; ``state: absent`` removes it).
+MERGED_BY_PATH = frozenset({"apiserver_files"})
 
 
 def plain(value: object) -> object:
@@ -89,8 +100,53 @@ def layer_from(
                 sublines[name] = {str(k): lines[name] for k in value}
             values[name] = {str(k): plain(v) for k, v in value.items()}
             continue
+        if name in MERGED_BY_PATH and value is not None:
+            items = _path_items(name, value, file=file, line=lines.get(name), host=host)
+            if isinstance(items, InputProblem):
+                problems.append(items)
+                continue
+            sublines[name] = items
+            values[name] = plain(value)
+            continue
         values[name] = plain(value)
     return Layer(level=level, file=file, values=values, lines=lines, sublines=sublines)
+
+
+def _path_items(
+    name: str, value: object, *, file: str, line: int | None, host: str | None
+) -> dict[str, int] | InputProblem:
+    """Return ``path -> line`` of a by-path list, or the problem with its shape."""
+    hint = f"write it as {name}: [{{path: /etc/kubernetes/..., content: ...}}, ...]"
+    if not isinstance(value, list):
+        return InputProblem(
+            f"variable {name} must be a list of {{path: ...}} items, got {type(value).__name__}",
+            file=file,
+            line=line,
+            host=host,
+            hint=hint,
+        )
+    found: dict[str, int] = {}
+    for index, item in enumerate(value):
+        where = getattr(item, "line", None) or line
+        path = item.get("path") if isinstance(item, Mapping) else None
+        if not isinstance(path, str) or not path:
+            return InputProblem(
+                f"variable {name}: item {index} needs a path (a string)",
+                file=file,
+                line=where,
+                host=host,
+                hint=hint,
+            )
+        if path in found:
+            return InputProblem(
+                f"variable {name}: {path} is listed twice in the same file",
+                file=file,
+                line=where,
+                host=host,
+                hint="keep one item per path (a higher level replaces a lower level's item)",
+            )
+        found[path] = where if where is not None else 0
+    return found
 
 
 def _is_template(value: object) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from deployer.inventory.draft import MERGED_BY_KEY
+from deployer.inventory.draft import MERGED_BY_KEY, MERGED_BY_PATH
 from deployer.model.host import Host, VarOrigin
 
 __all__ = ["explain_host"]
@@ -19,7 +19,8 @@ def explain_host(host: Host) -> list[tuple[str, object, VarOrigin | None]]:
     """Return ``(name, value, origin)`` rows for every variable of ``host``, sorted by name.
 
     ``apiserver_flags`` and ``apiserver_extra_env`` are shown one row per key
-    (``apiserver_flags.audit-log-maxage``), since each key can come from a different level.
+    (``apiserver_flags.audit-log-maxage``), since each key can come from a different level;
+    ``apiserver_files`` one row per path (``apiserver_files./etc/kubernetes/audit.yaml``).
     Secrets stay :class:`~deployer.model.host.Secret` values, which print as ``***``.
 
     >>> from deployer.model.host import Host, VarOrigin
@@ -35,6 +36,12 @@ def explain_host(host: Host) -> list[tuple[str, object, VarOrigin | None]]:
             for key in sorted(value, key=str):
                 full = f"{name}.{key}"
                 rows.append((full, value[key], host.origins.get(full, host.origins.get(name))))
+            continue
+        if name in MERGED_BY_PATH and isinstance(value, list):
+            items = [i for i in value if isinstance(i, Mapping)]
+            for item in sorted(items, key=lambda i: str(i.get("path"))):
+                full = f"{name}.{item.get('path')}"
+                rows.append((full, item, host.origins.get(full, host.origins.get(name))))
             continue
         rows.append((name, value, host.origins.get(name)))
     return rows

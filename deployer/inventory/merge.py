@@ -12,13 +12,17 @@ Precedence, low to high (documented for operators in ``inventories/production/RE
 single keys, and a key set to ``null`` removes what a lower level set. Every other variable is
 replaced whole. A variable set to ``null`` as a whole by-key mapping changes nothing (an empty
 ``apiserver_flags:`` left after commenting out its lines must not wipe the group's flags).
+
+``apiserver_files`` (a list of ``{path, content | template, ...}``) merges item by item on
+``path``: a level's item replaces the lower levels' item of the same path whole, an item with
+``state: absent`` removes it, and items keep the order in which their path first appeared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from deployer.inventory.draft import MERGED_BY_KEY, Layer
+from deployer.inventory.draft import MERGED_BY_KEY, MERGED_BY_PATH, Layer
 from deployer.model.host import VarOrigin
 
 __all__ = ["Merged", "flag_key", "merge_layers"]
@@ -52,7 +56,11 @@ class Merged:
     def copy(self) -> Merged:
         """Return a copy that can take more layers without changing this one."""
         values = {
-            k: dict(v) if k in MERGED_BY_KEY and isinstance(v, dict) else v
+            k: dict(v)
+            if k in MERGED_BY_KEY and isinstance(v, dict)
+            else list(v)
+            if k in MERGED_BY_PATH and isinstance(v, list)
+            else v
             for k, v in self.values.items()
         }
         return Merged(values, dict(self.origins), dict(self.flag_spelling))
@@ -84,10 +92,35 @@ def _merge_by_key(merged: Merged, var: str, layer: Layer, update: dict[str, obje
         merged.origins[f"{var}.{key}"] = VarOrigin(layer.level, layer.file, lines.get(key))
 
 
+def _merge_by_path(merged: Merged, var: str, layer: Layer, items: list[object]) -> None:
+    current = merged.values.get(var)
+    by_path: dict[str, object] = {}
+    for item in current if isinstance(current, list) else []:
+        if isinstance(item, dict):
+            by_path[str(item.get("path"))] = item
+    lines = layer.sublines.get(var, {})
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        path = str(item.get("path"))
+        if item.get("state") == "absent":
+            by_path.pop(path, None)
+            merged.origins.pop(f"{var}.{path}", None)
+            continue
+        by_path[path] = item
+        merged.origins[f"{var}.{path}"] = VarOrigin(layer.level, layer.file, lines.get(path))
+    merged.values[var] = list(by_path.values())
+
+
 def apply_layer(merged: Merged, layer: Layer) -> None:
     """Apply one layer on top of ``merged`` (in place)."""
     for var, value in layer.values.items():
         origin = VarOrigin(layer.level, layer.file, layer.lines.get(var))
+        if var in MERGED_BY_PATH:
+            if isinstance(value, list):
+                _merge_by_path(merged, var, layer, value)
+                merged.origins[var] = origin
+            continue
         if var in MERGED_BY_KEY:
             if isinstance(value, dict):
                 _merge_by_key(merged, var, layer, value)

@@ -83,13 +83,14 @@ class HostPlan:
 
     @property
     def drift(self) -> dict[str, object]:
-        """The three layers of drift, for reports and metrics."""
+        """The layers of drift (manifest, pod, files, companions), for reports and metrics."""
         return {
             "detected": self.needs_change or self.pod_drift is not None or bool(self.file_drift),
             "manifest": self.kind.value,
             "pod": self.pod_drift,
             "files": list(self.file_drift),
             "kubeadm_config": None if self.kubeadm_config is None else list(self.kubeadm_config),
+            "companions": [str(c.file.path) for c in self.companion_changes],
         }
 
     @property

@@ -31,6 +31,7 @@ def watched_files(state: DesiredState) -> tuple[PurePosixPath, ...]:
         path = PurePosixPath(extra)
         if path not in paths:
             paths.append(path)
+    paths += [c.path for c in state.companions if c.path not in paths]  # companion digests
     return tuple(paths)
 
 

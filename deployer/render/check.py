@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from deployer.companions.facts import flag_kinds
 from deployer.desired import DesiredState
 from deployer.errors import InputProblem
 from deployer.model.manifest import Manifest
@@ -281,6 +282,50 @@ def _check_referenced(refs: list[ReferencedFile], mounts: list[MountPoint], out:
             )
 
 
+def _container_path(mounts: list[MountPoint], host_path: str) -> str | None:
+    """Where the container sees ``host_path``: through the deepest hostPath mount holding it."""
+    best: MountPoint | None = None
+    for mount in mounts:
+        base = mount.host_path
+        if base is None:
+            continue
+        inside = host_path == base or host_path.startswith(base if base == "/" else base + "/")
+        if inside and (best is None or len(base) > len(best.host_path or "")):
+            best = mount
+    if best is None or best.host_path is None:
+        return None
+    rest = host_path[len(best.host_path) :].lstrip("/")
+    return posixpath.join(best.mount_path, rest) if rest else best.mount_path
+
+
+def _check_companions(state: DesiredState, mounts: list[MountPoint], out: _Problems) -> None:
+    """Every companion inside a hostPath mount; a flag naming one must read that kind."""
+    seen: dict[str, str | None] = {}
+    for companion in state.companions:
+        inside = _container_path(mounts, str(companion.path))
+        if inside is None:
+            out.add(
+                f"companion file {companion.path} (apiserver_files) is outside every hostPath "
+                "mount, so the container cannot see it",
+                hint=f"add an apiserver_extra_volumes entry for {companion.path.parent} "
+                f"(hostPath and mountPath {companion.path.parent}, readOnly: true)",
+            )
+            continue
+        seen[inside] = companion.kind
+    for flag, kind in sorted(flag_kinds().items()):
+        value = state.flags.get(flag)
+        if not value or value not in seen:
+            continue  # not a declared companion: preflight checks the file on the host
+        declared = seen[value]
+        if declared != kind:
+            out.add(
+                f"--{flag} names {value}, declared in apiserver_files as "
+                f"{declared or 'a file of no companion kind'}; --{flag} reads a {kind}",
+                flag=flag,
+                hint=f"point --{flag} at the {kind} file, or fix the item's kind",
+            )
+
+
 def _check(
     state: DesiredState,
     manifest: Manifest,
@@ -319,6 +364,8 @@ def _check(
     mounts = mount_points(pod, container)
     _check_mounts(mounts, out)
     _check_referenced(references(state.flags), mounts, out)
+    if state.companions:
+        _check_companions(state, mounts, out)
     return out.items
 
 
@@ -329,7 +376,8 @@ def check_manifest(state: DesiredState, manifest: Manifest) -> list[InputProblem
     container ``kube-apiserver`` running ``kube-apiserver``; every desired flag exactly once with
     its exact value and no other flag; no ``metadata.uid``; host networking; the image; kubeadm's
     probe shape and endpoint annotation; unique mount paths backed by hostPath volumes; every
-    file a flag names inside a mount (writable where the apiserver writes).
+    file a flag names inside a mount (writable where the apiserver writes); every companion file
+    (``apiserver_files``) inside a hostPath mount, and of the kind the flag naming it reads.
     Problems that do not stop the apiserver are warnings (``is_warning``).
     For many hosts use :class:`ManifestChecker` (or :func:`check_manifests`): same result,
     about ten times faster.

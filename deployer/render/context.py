@@ -7,6 +7,7 @@ lays them out. Custom templates (``manifest_template``) get exactly the same con
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -14,10 +15,12 @@ from dataclasses import dataclass, fields
 
 from deployer.desired import DesiredState
 from deployer.errors import InputProblem
+from deployer.model.files import ApplyMode
 from deployer.render import adoption as adopt
 from deployer.versions import version_table
 
 __all__ = [
+    "COMPANIONS_ANNOTATION",
     "DEFAULT_CPU_REQUEST",
     "DEFAULT_SECURE_PORT",
     "KUBEADM_VOLUMES",
@@ -25,11 +28,14 @@ __all__ = [
     "HostPathVolume",
     "TemplateContext",
     "build_context",
+    "companions_digest",
     "endpoint_and_probe_host",
     "secure_port",
 ]
 
 DEFAULT_SECURE_PORT = 6443
+#: The pod annotation holding the digest of the companion files read at startup only.
+COMPANIONS_ANNOTATION = "deployer/companions-sha256"
 DEFAULT_CPU_REQUEST = "250m"
 
 #: hostPath types Kubernetes accepts ("" means no check).
@@ -262,22 +268,41 @@ def _volumes(
     return tuple(by_name[name] for name in sorted(by_name))
 
 
+def companions_digest(state: DesiredState) -> str:
+    """Return one digest of the RESTART-mode companions (``""`` when there are none).
+
+    Why in the manifest: kubelet restarts a static pod only when its manifest changes, not when a
+    file the pod reads does; with this digest in an annotation, a companion-only change changes
+    the manifest. Files the apiserver reloads by itself (RELOAD) stay out, so changing them
+    restarts nothing. The digest is SHA-256 over ``path:sha256`` lines sorted by path.
+    """
+    lines = sorted(
+        f"{c.path}:{c.sha256}\n" for c in state.companions if c.apply is ApplyMode.RESTART
+    )
+    if not lines:
+        return ""
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
 def _pod_extras(
-    adoption: adopt.Adoption, advertise_endpoint: str, checksums: str
+    adoption: adopt.Adoption, advertise_endpoint: str, checksums: str, companions: str
 ) -> dict[str, object]:
     annotations: dict[str, str] = {}
     if checksums:
         annotations["deployer/file-checksums"] = checksums
+    if companions:
+        annotations[COMPANIONS_ANNOTATION] = companions
     if advertise_endpoint:
         annotations["kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint"] = (
             advertise_endpoint
         )
     pod = adoption.pod_fields or {}
     container = adoption.container_fields or {}
+    merged = dict(adopt.merged(annotations, adoption.annotations))
+    if companions:  # computed from the files: apiserver_pod_annotations cannot pin it
+        merged[COMPANIONS_ANNOTATION] = companions
     return {
-        "annotations": tuple(
-            (k, str(v)) for k, v in adopt.merged(annotations, adoption.annotations)
-        ),
+        "annotations": tuple((k, str(v)) for k, v in sorted(merged.items())),
         "labels": tuple(
             (k, str(v))
             for k, v in adopt.merged(
@@ -365,6 +390,8 @@ def build_context(
         volumes=_volumes(state, adoption, problems),
         env=tuple(sorted(state.extra_env.items())),
         checksums=checksums,
-        **_pod_extras(adoption, endpoint, checksums),  # type: ignore[arg-type]
+        **_pod_extras(  # type: ignore[arg-type]
+            adoption, endpoint, checksums, companions_digest(state)
+        ),
     )
     return context, problems

@@ -126,6 +126,11 @@ class ManifestRenderer:
         self._env.filters["yaml_json"] = yaml_json
         self._env.filters["yaml_key"] = yaml_key
 
+    @property
+    def environment(self) -> jinja2.Environment:
+        """The Jinja environment (loader, quoting filters): companion templates share it."""
+        return self._env
+
     def _template_problem(self, state: DesiredState, exc: Exception) -> InputProblem:
         origin = state.host.origins.get("manifest_template")
         name = state.template
