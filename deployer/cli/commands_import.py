@@ -20,7 +20,6 @@ import click
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import make_console
 from deployer.desired import DesiredState, desired_state
-from deployer.engine.observer import build_plan
 from deployer.errors import DeployerError, InputError, UnreachableError
 from deployer.importer.extract import extract_host, reproduce
 from deployer.importer.layout import ImportedHost, carried_vars, inventory_files, write_inventory
@@ -28,6 +27,7 @@ from deployer.inventory import load_inventory_with_warnings, select_hosts
 from deployer.model.inventory import Inventory
 from deployer.model.manifest import Manifest
 from deployer.render import ManifestRenderer
+from deployer.rollout.observe import build_plan
 from deployer.transport.base import Transport
 from deployer.transport.options import SshOptions
 from deployer.transport.pool import default_forks, open_transports

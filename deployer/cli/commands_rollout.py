@@ -26,7 +26,6 @@ from deployer.engine.kubeadm_sync import (
     sync_enabled,
     sync_kubeadm_config,
 )
-from deployer.engine.observer import build_plan, new_run_id
 from deployer.engine.outcome import exit_code_for_run
 from deployer.engine.skew import check_skew
 from deployer.errors import DeployerError, ExitCode, InputError
@@ -35,6 +34,7 @@ from deployer.model.plan import Plan
 from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import Prepared, prepare
 from deployer.report.secret_values import ValueMasker, mask_report, secret_values
+from deployer.rollout.observe import build_plan, new_run_id
 from deployer.transport.base import Transport
 from deployer.transport.options import BECOME_PASSWORD_ENV, SshOptions
 from deployer.transport.pool import default_forks, open_transports
