@@ -11,9 +11,9 @@ from deployer.cli.doctor_output import print_diagnosis
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console
 from deployer.doctor import Diagnosis, DoctorOptions, diagnose
-from deployer.engine.events import SystemClock
 from deployer.engine.outcome import exit_code_for_run
 from deployer.errors import DeployerError
+from deployer.model.events import SystemClock
 from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import prepare
 from deployer.report.json_report import write_json_report

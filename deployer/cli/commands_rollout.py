@@ -480,8 +480,8 @@ def _self_heal(
     None to go on as usual.
     """
     from deployer.engine.applier import ApplyOptions, degraded_hosts
-    from deployer.engine.events import SystemClock
     from deployer.engine.selfheal import find_unverified_pushes, repair_hosts
+    from deployer.model.events import SystemClock
 
     degraded = degraded_hosts(the_plan)
     if not degraded:
@@ -550,7 +550,7 @@ def _apply_connected(
     repair: bool = False,
 ) -> int:
     from deployer.engine.applier import ApplyOptions, apply_plan, degraded_hosts
-    from deployer.engine.events import SystemClock
+    from deployer.model.events import SystemClock
 
     try:
         the_plan = _observe(run, prepared, transports, forks)
@@ -892,7 +892,7 @@ def _verify_hosts(
     soak_s: float,
     json_path: str | None,
 ) -> int:
-    from deployer.engine.events import SystemClock
+    from deployer.model.events import SystemClock
     from deployer.phases.context import HostContext
     from deployer.phases.verify import VerifyFailed, verify_host
     from deployer.transport.pool import run_parallel

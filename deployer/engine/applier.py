@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from deployer.engine.events import Clock, Reporter
 from deployer.engine.failure import (
     Phases,
     as_error,
@@ -29,6 +28,7 @@ from deployer.engine.selfheal import mark_verified, remove_stale_temp_files
 from deployer.errors import DeployerError
 from deployer.locks import LockLost
 from deployer.locks.heartbeat import Heartbeat, LeasedTransport
+from deployer.model.events import Clock, EventKind, Reporter
 from deployer.model.plan import HostPlan, Plan
 from deployer.model.report import HostReport, Outcome
 from deployer.phases.backup import backup_manifest, prune_backups
@@ -143,7 +143,9 @@ def _apply_leased(
     none: tuple[str, ...] = ()
     stale = best_effort(ctx, "push", lambda: remove_stale_temp_files(ctx), none)
     if stale:
-        ctx.emit("push", "warn", "removed temp files a killed run left: " + ", ".join(stale))
+        ctx.emit(
+            "push", EventKind.WARN, "removed temp files a killed run left: " + ", ".join(stale)
+        )
     try:
         phases.run("push", lambda: push_manifest(ctx, plan.desired))
         pushed = True
@@ -166,7 +168,9 @@ def _apply_leased(
                 "seconds": restart.seconds,
             }
         else:
-            ctx.emit("restart", "info", "cosmetic change: kubelet restarts nothing, no wait")
+            ctx.emit(
+                "restart", EventKind.INFO, "cosmetic change: kubelet restarts nothing, no wait"
+            )
         beat.check()
         report = phases.run(
             "verify",

@@ -18,6 +18,7 @@ from deployer.errors import DeployerError, RolloutError, UnreachableError
 from deployer.facts.crictl import ContainerInfo
 from deployer.locks import LockLost
 from deployer.locks.heartbeat import Heartbeat
+from deployer.model.events import EventKind
 from deployer.model.plan import HostPlan
 from deployer.model.report import HostReport, Outcome, PhaseRecord
 from deployer.phases.context import HostContext
@@ -54,7 +55,7 @@ class Phases:
         """Run one phase: emit start/ok/fail, record its timing, re-raise what it raised."""
         clock = self.ctx.clock
         start_wall, start = clock.time(), clock.monotonic()
-        self.ctx.emit(phase, "start")
+        self.ctx.emit(phase, EventKind.START)
         try:
             value = step()
         except BaseException as exc:
@@ -64,14 +65,14 @@ class Phases:
                     phase, False, round(took, 3), short_error(exc), start_wall, clock.time()
                 )
             )
-            self.ctx.emit(phase, "fail", short_error(exc), took)
+            self.ctx.emit(phase, EventKind.FAIL, short_error(exc), took)
             raise
         took = clock.monotonic() - start
         text = detail(value) if detail else ""
         self.records.append(
             PhaseRecord(phase, True, round(took, 3), text, start_wall, clock.time())
         )
-        self.ctx.emit(phase, "ok", text, took)
+        self.ctx.emit(phase, EventKind.OK, text, took)
         return value
 
 
@@ -102,7 +103,7 @@ def roll_back(
     evidence = best_effort(ctx, "rollback", lambda: collect_evidence(ctx, failed_id), "")
     if evidence:
         details["evidence"] = evidence
-        ctx.emit("rollback", "info", "last log lines of the failed container:\n" + evidence)
+        ctx.emit("rollback", EventKind.INFO, "last log lines of the failed container:\n" + evidence)
     old_pod_uid = running.pod_uid if running else None
     unknown: set[str] = set()
     failed_uids = best_effort(
@@ -182,7 +183,7 @@ def lease_lost(
         if pushed
         else "the live manifest was not changed"
     )
-    ctx.emit("lock", "fail", f"lease lost: {exc.message}; {where}; stopping")
+    ctx.emit("lock", EventKind.FAIL, f"lease lost: {exc.message}; {where}; stopping")
     error = LockLost(
         path=exc.path,
         holder=exc.holder,

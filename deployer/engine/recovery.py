@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
 from deployer.errors import DeployerError, UnreachableError
+from deployer.model.events import EventKind
 from deployer.model.manifest import sha256_hex
 from deployer.phases.context import HostContext
 
@@ -68,7 +69,7 @@ def with_reconnect(
             pause = _BACKOFF_S[min(attempt - 1, len(_BACKOFF_S) - 1)]
             ctx.emit(
                 phase,
-                "warn",
+                EventKind.WARN,
                 f"connection lost ({last.message if last else 'unknown'}); reconnecting in "
                 f"{pause:g}s (attempt {attempt + 1}/{attempts})",
             )
@@ -115,5 +116,5 @@ def best_effort(ctx: HostContext, phase: str, step: Callable[[], T], default: T)
         return with_reconnect(ctx, step, phase=phase, attempts=2)
     except Exception as exc:  # best effort by definition
         _log.warning("[%s] [%s] best-effort step failed: %r", ctx.name, phase, exc)
-        ctx.emit(phase, "warn", f"skipped: {exc}")
+        ctx.emit(phase, EventKind.WARN, f"skipped: {exc}")
         return default

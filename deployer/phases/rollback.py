@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from deployer.engine.compare import same_pod
-from deployer.engine.events import poll_until
 from deployer.errors import DeployerError, RolloutError, UnreachableError
 from deployer.facts.crictl import ContainerInfo
+from deployer.model.events import EventKind, poll_until
 from deployer.phases.context import HostContext
 from deployer.phases.restart import list_containers
 from deployer.phases.verify import VerifyFailed, VerifyReport, verify_host
@@ -107,7 +107,9 @@ def rollback_host(
         unchanged_pod = pushed is not None and same_pod(restored, pushed)
         if unchanged_pod:
             ctx.emit(
-                "rollback", "info", "the restored manifest is the same pod: no restart, no wait"
+                "rollback",
+                EventKind.INFO,
+                "the restored manifest is the same pod: no restart, no wait",
             )
 
         def probe() -> ContainerInfo | None:
@@ -122,7 +124,7 @@ def rollback_host(
                     return container
             return None
 
-        ctx.emit("rollback", "wait", "waiting for the previous kube-apiserver to run again")
+        ctx.emit("rollback", EventKind.WAIT, "waiting for the previous kube-apiserver to run again")
         found = poll_until(ctx.clock, probe, timeout_s=ctx.state.restart_timeout_s, interval_s=0.25)
         if found is None:
             return RollbackResult(

@@ -13,9 +13,9 @@ import pytest
 from rollout_support import Deployer
 
 from deployer.engine.applier import ApplyOptions, apply_plan
-from deployer.engine.events import NullReporter, SystemClock
 from deployer.lab.testing import LabHandle
 from deployer.locks import LOCK_FILE_NAME, LocalRunLock, RemoteLock
+from deployer.model.events import NullReporter, SystemClock
 from deployer.model.report import Outcome
 from deployer.offline import prepare
 from deployer.phases.preflight import StalePlan
