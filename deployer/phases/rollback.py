@@ -11,13 +11,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from deployer.engine.compare import same_pod
 from deployer.errors import DeployerError, RolloutError, UnreachableError
 from deployer.facts.crictl import ContainerInfo
 from deployer.model.events import EventKind, poll_until
 from deployer.phases.context import HostContext
 from deployer.phases.restart import list_containers
 from deployer.phases.verify import VerifyFailed, VerifyReport, verify_host
+from deployer.podspec.compare import same_pod
 from deployer.report.masking import mask_secrets
 
 __all__ = ["RollbackResult", "collect_evidence", "recovery_commands", "rollback_host"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from deployer.engine.compare import apiserver_command, apiserver_image, load_pod
 from deployer.errors import DeployerError, RolloutError
 from deployer.facts.crictl import ParseError, parse_inspect_args
 from deployer.facts.health import HealthReport, parse_componentstatuses, parse_version
@@ -22,6 +21,7 @@ from deployer.phases.context import HostContext
 from deployer.phases.metrics_probe import metrics_check
 from deployer.phases.probes import ProbeResult, get, health
 from deployer.phases.restart import list_containers
+from deployer.podspec.compare import apiserver_command, apiserver_image, load_pod
 
 __all__ = ["VerifyFailed", "VerifyReport", "read_credentials", "verify_host"]
 
