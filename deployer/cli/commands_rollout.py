@@ -26,7 +26,6 @@ from deployer.engine.kubeadm_sync import (
     sync_enabled,
     sync_kubeadm_config,
 )
-from deployer.engine.outcome import exit_code_for_run
 from deployer.engine.skew import check_skew
 from deployer.errors import DeployerError, ExitCode, InputError
 from deployer.model.manifest import Manifest
@@ -35,6 +34,7 @@ from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import Prepared, prepare
 from deployer.report.secret_values import ValueMasker, mask_report, secret_values
 from deployer.rollout.observe import build_plan, new_run_id
+from deployer.rollout.outcome import Ending, run_exit_code
 from deployer.transport.base import Transport
 from deployer.transport.options import BECOME_PASSWORD_ENV, SshOptions
 from deployer.transport.pool import default_forks, open_transports
@@ -291,10 +291,12 @@ def plan(
                 the_plan = _observe(run, prepared, transports, forks)
         except KeyboardInterrupt:
             reports = _interrupted_reports(run, prepared, interrupts.first)
-            return _finish(run, reports, ExitCode.ROLLED_BACK, json_path=json_path)
+            return _finish(
+                run, reports, run_exit_code(reports, Ending.INTERRUPTED), json_path=json_path
+            )
     print_plan(run.console, the_plan, show_diff=show_diff)
     reports = _plan_reports(the_plan)
-    return _finish(run, reports, exit_code_for_run(reports), json_path=json_path)
+    return _finish(run, reports, run_exit_code(reports), json_path=json_path)
 
 
 def _aborted_reports(
@@ -348,152 +350,90 @@ def _announce_stop(console: Console) -> Callable[[int], None]:
     return announce
 
 
-def _rollout(
-    run: _Run,
-    *,
-    inventories: tuple[str, ...],
-    extra_vars: tuple[str, ...],
-    limit: str | None,
-    forks: int | None,
-    accept_new: bool,
-    serial: int | None,
-    check: bool,
-    show_diff: bool,
-    yes: bool,
-    force: bool,
-    json_path: str | None,
-    metrics_path: str | None,
-    lock_path: str | None,
-    max_hosts: int | None = None,
-    repair: bool = False,
-) -> int:
-    """Run apply/converge with SIGINT and SIGTERM handled (see :mod:`deployer.cli.signals`)."""
-    with handle_interrupts(on_first_stop=_announce_stop(run.console)) as interrupts:
-        return _rollout_body(
-            run,
-            interrupts,
-            inventories=inventories,
-            extra_vars=extra_vars,
-            limit=limit,
-            forks=forks,
-            accept_new=accept_new,
-            serial=serial,
-            check=check,
-            show_diff=show_diff,
-            yes=yes,
-            force=force,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            lock_path=lock_path,
-            max_hosts=max_hosts,
-            repair=repair,
-        )
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What apply/converge were asked to do: the parsed command line, nothing decided yet."""
 
+    inventories: tuple[str, ...]
+    extra_vars: tuple[str, ...]
+    limit: str | None
+    forks: int | None
+    accept_new: bool
+    serial: int | None
+    check: bool
+    show_diff: bool
+    yes: bool
+    force: bool
+    json_path: str | None
+    metrics_path: str | None
+    lock_path: str | None
+    max_hosts: int | None = None
+    repair: bool = False
 
-def _rollout_body(
-    run: _Run,
-    interrupts: Interrupts,
-    *,
-    inventories: tuple[str, ...],
-    extra_vars: tuple[str, ...],
-    limit: str | None,
-    forks: int | None,
-    accept_new: bool,
-    serial: int | None,
-    check: bool,
-    show_diff: bool,
-    yes: bool,
-    force: bool,
-    json_path: str | None,
-    metrics_path: str | None,
-    lock_path: str | None,
-    max_hosts: int | None = None,
-    repair: bool = False,
-) -> int:
-    from deployer.locks import LocalRunLock, default_local_lock_path
-
-    prepared: Prepared | None = None
-    try:
-        prepared = run.learn_secrets(prepare(inventories, extra_vars=extra_vars, limit=limit))
-        lock = LocalRunLock.acquire(
-            Path(lock_path) if lock_path else default_local_lock_path(),
-            run_id=run.run_id,
-            command=run.command,
-        )
-    except KeyboardInterrupt:
-        reports = _interrupted_reports(run, prepared, interrupts.first)
+    def finish(self, run: _Run, reports: tuple[HostReport, ...], code: ExitCode) -> int:
+        """Write the run's outputs (JSON report, metrics, history) and return its exit code."""
         return _finish(
             run,
             reports,
-            ExitCode.ROLLED_BACK,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
+            code,
+            json_path=self.json_path,
+            metrics_path=self.metrics_path,
+            inventories=self.inventories,
         )
-    with lock, ExitStack() as stack:
+
+
+def _rollout(run: _Run, req: _Request) -> int:
+    """Run apply/converge with SIGINT and SIGTERM handled (see :mod:`deployer.cli.signals`)."""
+    from deployer.locks import LocalRunLock, default_local_lock_path
+
+    with handle_interrupts(on_first_stop=_announce_stop(run.console)) as interrupts:
+        prepared: Prepared | None = None
         try:
-            transports = stack.enter_context(
-                _connected(prepared, forks=forks, accept_new=accept_new)
+            prepared = run.learn_secrets(
+                prepare(req.inventories, extra_vars=req.extra_vars, limit=req.limit)
+            )
+            lock = LocalRunLock.acquire(
+                Path(req.lock_path) if req.lock_path else default_local_lock_path(),
+                run_id=run.run_id,
+                command=run.command,
             )
         except KeyboardInterrupt:
             reports = _interrupted_reports(run, prepared, interrupts.first)
-            return _finish(
-                run,
-                reports,
-                ExitCode.ROLLED_BACK,
-                json_path=json_path,
-                metrics_path=metrics_path,
-                inventories=inventories,
-            )
-        return _apply_connected(
-            run,
-            interrupts,
-            prepared,
-            transports,
-            inventories=inventories,
-            forks=forks,
-            serial=serial,
-            check=check,
-            show_diff=show_diff,
-            yes=yes,
-            force=force,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            max_hosts=max_hosts,
-            repair=repair,
-        )
+            return req.finish(run, reports, run_exit_code(reports, Ending.INTERRUPTED))
+        with lock, ExitStack() as stack:
+            try:
+                transports = stack.enter_context(
+                    _connected(prepared, forks=req.forks, accept_new=req.accept_new)
+                )
+                the_plan = _observe(run, prepared, transports, req.forks)
+            except KeyboardInterrupt:
+                reports = _interrupted_reports(run, prepared, interrupts.first)
+                return req.finish(run, reports, run_exit_code(reports, Ending.INTERRUPTED))
+            return _apply_planned(run, req, interrupts, prepared, the_plan, transports)
 
 
 def _self_heal(
-    run: _Run,
-    the_plan: Plan,
-    transports: Mapping[str, Transport | DeployerError],
-    *,
-    repair: bool,
-    json_path: str | None,
-    metrics_path: str | None,
-    inventories: tuple[str, ...],
+    run: _Run, req: _Request, the_plan: Plan, ready: Mapping[str, Transport]
 ) -> int | None:
     """Name (and with ``--repair`` restore) a killed run's unverified push on degraded hosts.
 
     Returns the exit code when hosts were repaired (the run ends there: run again to apply),
     None to go on as usual.
     """
-    from deployer.engine.applier import ApplyOptions, degraded_hosts
     from deployer.engine.selfheal import find_unverified_pushes, repair_hosts
     from deployer.model.events import SystemClock
+    from deployer.rollout.run import ApplyOptions, degraded_hosts
 
     degraded = degraded_hosts(the_plan)
     if not degraded:
         return None
-    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
     clock = SystemClock()
     found = find_unverified_pushes(the_plan, degraded, ready, clock=clock, reporter=run.reporter)
     if not found:
         return None
     for hit in found.values():
         run.console.print(f"[yellow]{hit.host}: {hit.describe()}[/]")
-    if not repair:
+    if not req.repair:
         run.console.print(
             f"  hint: `deployer {run.command} --repair` restores that backup, waits for the "
             "previous kube-apiserver and verifies it (or restore it by hand)"
@@ -508,144 +448,71 @@ def _self_heal(
         lock_lease_s=ApplyOptions().lock_lease_s,
         command=run.command,
     )
-    reports = tuple(
-        repaired.get(r.host)
-        or HostReport(
-            r.host,
-            Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
-            diff=r.diff,
-            error=r.error,
-            details=r.details,
-        )
+    from deployer.rollout.run import skip_pending
+
+    reports = tuple(repaired.get(r.host) or r for r in skip_pending(_plan_reports(the_plan)))
+    print_recap(run.console, reports)
+    return req.finish(run, reports, run_exit_code(reports, Ending.REPAIRED))
+
+
+def _checked_reports(
+    run: _Run, req: _Request, the_plan: Plan, ready: Mapping[str, Transport]
+) -> tuple[HostReport, ...]:
+    """``--check``: the plan's reports, with the hosts preflight would refuse marked failed."""
+    from deployer.model.events import SystemClock
+    from deployer.rollout.run import check_hosts
+
+    refused = check_hosts(
+        the_plan, ready, clock=SystemClock(), reporter=run.reporter, force=req.force
+    )
+    for name, error in refused.items():
+        run.console.print(f"[red]{name}: apply would stop here: {error.message}[/]")
+    return tuple(
+        HostReport(r.host, Outcome.FAILED, diff=r.diff, error=refused[r.host], details=r.details)
+        if r.host in refused
+        else r
         for r in _plan_reports(the_plan)
     )
-    print_recap(run.console, reports)
-    code = exit_code_for_run(reports)
-    return _finish(
-        run,
-        reports,
-        max(code, ExitCode.ROLLED_BACK),
-        json_path=json_path,
-        metrics_path=metrics_path,
-        inventories=inventories,
-    )
 
 
-def _apply_connected(
+def _apply_planned(
     run: _Run,
+    req: _Request,
     interrupts: Interrupts,
     prepared: Prepared,
+    the_plan: Plan,
     transports: dict[str, Transport | DeployerError],
-    *,
-    inventories: tuple[str, ...],
-    forks: int | None,
-    serial: int | None,
-    check: bool,
-    show_diff: bool,
-    yes: bool,
-    force: bool,
-    json_path: str | None,
-    metrics_path: str | None,
-    max_hosts: int | None,
-    repair: bool = False,
 ) -> int:
-    from deployer.engine.applier import ApplyOptions, apply_plan, degraded_hosts
     from deployer.model.events import SystemClock
+    from deployer.rollout.run import ApplyOptions, apply_plan, check_max_hosts, refuse_degraded
 
-    try:
-        the_plan = _observe(run, prepared, transports, forks)
-    except KeyboardInterrupt:
-        reports = _interrupted_reports(run, prepared, interrupts.first)
-        return _finish(
-            run,
-            reports,
-            ExitCode.ROLLED_BACK,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
-    print_plan(run.console, the_plan, show_diff=show_diff)
-    repaired = _self_heal(
-        run,
-        the_plan,
-        transports,
-        repair=repair,
-        json_path=json_path,
-        metrics_path=metrics_path,
-        inventories=inventories,
-    )
+    print_plan(run.console, the_plan, show_diff=req.show_diff)
+    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
+    repaired = _self_heal(run, req, the_plan, ready)
     if repaired is not None:
         return repaired
-    if check:
-        reports = _plan_reports(the_plan)
-        return _finish(
-            run,
-            reports,
-            exit_code_for_run(reports),
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
+    if req.check:
+        reports = _checked_reports(run, req, the_plan, ready)
+        return req.finish(run, reports, run_exit_code(reports))
     if not the_plan.pending:
         reports = _plan_reports(the_plan)
         run.console.print("nothing to change")
-        code = exit_code_for_run(reports)
+        code = run_exit_code(reports)
         if code is ExitCode.OK and sync_enabled(the_plan):
             code = _sync(run, the_plan, transports)
-        return _finish(
-            run,
-            reports,
-            code,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
-    if max_hosts is not None and len(the_plan.pending) > max_hosts:
-        raise InputError(
-            f"{len(the_plan.pending)} hosts need a change, more than --max-hosts {max_hosts};"
-            " nothing was touched",
-            hint="review with `deployer plan --diff`, then apply by hand or raise --max-hosts",
-        )
-    degraded = degraded_hosts(the_plan)
-    if degraded and not force:
-        names = ", ".join(
-            f"{p.name} ({p.unreachable or p.ready_detail or 'no running apiserver'})"
-            for p in degraded
-        )
-        run.console.print(
-            f"[red]refusing to start: the control plane is already degraded: {names}[/]\n"
-            "  hint: fix those hosts first, or pass --force to go on anyway"
-        )
-        reports = tuple(
-            HostReport(
-                r.host,
-                Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
-                diff=r.diff,
-                error=r.error,
-                details=r.details,
-            )
-            for r in _plan_reports(the_plan)
-        )
-        code = (
-            ExitCode.UNREACHABLE if any(p.unreachable for p in degraded) else ExitCode.ROLLED_BACK
-        )
-        return _finish(
-            run,
-            reports,
-            code,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
-    if not yes:
+        return req.finish(run, reports, code)
+    check_max_hosts(the_plan, req.max_hosts)
+    refusal = refuse_degraded(the_plan, _plan_reports(the_plan), force=req.force)
+    if refusal is not None:
+        run.console.print(f"[red]{refusal.message}[/]\n  hint: {refusal.hint}")
+        return req.finish(run, refusal.reports, run_exit_code(refusal.reports, Ending.REFUSED))
+    if not req.yes:
         if not sys.stdin.isatty():
             raise InputError(
                 "apply needs a confirmation and standard input is not a terminal",
                 hint="pass --yes to apply without asking (converge never asks)",
             )
         click.confirm(f"apply to {len(the_plan.pending)} host(s), one at a time?", abort=True)
-    host_serial = serial or min(s.serial for s in prepared.states)
-    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
     stop = interrupts.stop
     done: dict[str, HostReport] = {}
     interrupts.rollout_started()
@@ -656,13 +523,13 @@ def _apply_connected(
             clock=SystemClock(),
             reporter=run.reporter,
             options=ApplyOptions(
-                serial=host_serial,
-                force=force,
+                serial=req.serial or min(s.serial for s in prepared.states),
+                force=req.force,
                 command=run.command,
                 record={
                     "user": getpass.getuser(),
                     "workstation": socket.gethostname(),
-                    "inventories": list(inventories),
+                    "inventories": list(req.inventories),
                 },
             ),
             stop=stop,
@@ -672,35 +539,15 @@ def _apply_connected(
         by = "Ctrl-C" if interrupts.first == signal.SIGINT else "SIGTERM (or its grace ended)"
         reports = _aborted_reports(run, the_plan, done, by=by)
         print_recap(run.console, reports)
-        return _finish(
-            run,
-            reports,
-            ExitCode.ROLLBACK_FAILED,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
+        return req.finish(run, reports, run_exit_code(reports, Ending.ABORTED))
     finally:
         interrupts.cancel_grace()
-    code = exit_code_for_run(reports)
+    code = run_exit_code(reports, Ending.STOPPED if stop.requested else Ending.COMPLETED)
     if code is ExitCode.OK and not stop.requested and sync_enabled(the_plan):
         # Only after the last host was verified; never on a failed or stopped rollout.
         code = _sync(run, the_plan, transports)
     print_recap(run.console, reports)
-    if (
-        stop.requested
-        and code is ExitCode.OK
-        and any(r.outcome is Outcome.SKIPPED for r in reports)
-    ):
-        code = ExitCode.ROLLED_BACK  # stopped by the operator: later hosts untouched
-    return _finish(
-        run,
-        reports,
-        code,
-        json_path=json_path,
-        metrics_path=metrics_path,
-        inventories=inventories,
-    )
+    return req.finish(run, reports, code)
 
 
 @click.command()
@@ -754,8 +601,7 @@ def apply(
     (4 if the rollback failed, with the commands to recover by hand).
     """
     run = _start("apply", no_color, verbose, to_stderr=json_path == "-")
-    return _rollout(
-        run,
+    request = _Request(
         inventories=inventories,
         extra_vars=extra_vars,
         limit=limit,
@@ -771,6 +617,7 @@ def apply(
         lock_path=lock_path,
         repair=repair,
     )
+    return _rollout(run, request)
 
 
 @click.command()
@@ -822,8 +669,7 @@ def converge(
     and per host (remote lock). Writes the JSON report, the metrics file and the run history.
     """
     run = _start("converge", no_color, verbose, to_stderr=json_path == "-")
-    return _rollout(
-        run,
+    request = _Request(
         inventories=inventories,
         extra_vars=extra_vars,
         limit=limit,
@@ -840,6 +686,7 @@ def converge(
         max_hosts=max_hosts,
         repair=repair,
     )
+    return _rollout(run, request)
 
 
 @click.command()
@@ -881,7 +728,9 @@ def verify(
             return _verify_hosts(run, prepared, forks, accept_new_host_keys, soak_s, json_path)
         except KeyboardInterrupt:
             reports = _interrupted_reports(run, prepared, interrupts.first)
-            return _finish(run, reports, ExitCode.ROLLED_BACK, json_path=json_path)
+            return _finish(
+                run, reports, run_exit_code(reports, Ending.INTERRUPTED), json_path=json_path
+            )
 
 
 def _verify_hosts(
@@ -936,7 +785,7 @@ def _verify_hosts(
                 )
     final = tuple(reports)
     print_recap(run.console, final)
-    return _finish(run, final, exit_code_for_run(final), json_path=json_path)
+    return _finish(run, final, run_exit_code(final), json_path=json_path)
 
 
 def register(group: click.Group) -> None:

@@ -1,9 +1,9 @@
 """When a host fails after its lock was taken: roll back, or report exactly where it was left.
 
-The applier's promise per host is one of: changed and verified; failed before anything changed
+The rollout's promise per host is one of: changed and verified; failed before anything changed
 (exit 3); rolled back and verified (exit 3); rollback failed with the commands to recover by
 hand (exit 4); or the lease was lost to another run, after which nothing more is done there
-(exit 7). Everything here serves the last four, so :mod:`deployer.engine.applier` reads as the
+(exit 7). Everything here serves the last four, so :mod:`deployer.rollout.host` reads as the
 happy path.
 """
 
@@ -161,7 +161,7 @@ def roll_back(
             host=ctx.name,
             phase="rollback",
             hint="this host may have no healthy kube-apiserver. Recover by hand:\n"
-            + recovery_commands(ctx, backup),
+            + recovery_commands(ctx, backup, companions=bool(plan.companion_changes)),
         )
         outcome = Outcome.ROLLBACK_FAILED
     return _host_report(ctx, outcome, plan, phases, details, backup, error)
@@ -190,7 +190,8 @@ def lease_lost(
         host=ctx.name,
         hint=f"{where}. Another run holds this host now; deployer touched nothing more. "
         "When it is done, check the host (deployer verify --limit "
-        f"{ctx.name}); to restore by hand:\n" + recovery_commands(ctx, backup),
+        f"{ctx.name}); to restore by hand:\n"
+        + recovery_commands(ctx, backup, companions=bool(plan.companion_changes)),
     )
     details["lease_lost"] = {"pushed": pushed, "where": where}
     return _host_report(ctx, Outcome.FAILED, plan, phases, details, backup, error)
