@@ -34,7 +34,7 @@ from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import Prepared, prepare
 from deployer.report.secret_values import ValueMasker, mask_report, secret_values
 from deployer.rollout.observe import build_plan, new_run_id
-from deployer.rollout.outcome import Ending, run_exit_code
+from deployer.rollout.outcome import Ending, plan_reports, run_exit_code
 from deployer.transport.base import Transport
 from deployer.transport.options import BECOME_PASSWORD_ENV, SshOptions
 from deployer.transport.pool import default_forks, open_transports
@@ -193,35 +193,6 @@ def _start(command: str, no_color: bool, verbose: int, *, to_stderr: bool = Fals
     )
 
 
-def _plan_reports(plan: Plan) -> tuple[HostReport, ...]:
-    reports = []
-    for host_plan in plan.hosts:
-        if host_plan.unreachable:
-            outcome = Outcome.UNREACHABLE
-            error: DeployerError | None = DeployerError(host_plan.unreachable)
-        else:
-            outcome = Outcome.PENDING if host_plan.needs_change else Outcome.UNCHANGED
-            error = None
-        details: list[tuple[str, object]] = [("kind", host_plan.kind.value)]
-        if host_plan.image_change:
-            details.append(("image_change", host_plan.image_change))
-        if host_plan.flag_changes:
-            details.append(("flag_changes", [str(c) for c in host_plan.flag_changes]))
-        if host_plan.field_paths:
-            details.append(("field_paths", list(host_plan.field_paths)))
-        if host_plan.notes:
-            details.append(("notes", list(host_plan.notes)))
-        details.append(("drift", host_plan.drift))
-        if host_plan.is_ready is not None:
-            details.append(("ready", {"ok": host_plan.is_ready, "detail": host_plan.ready_detail}))
-        reports.append(
-            HostReport(
-                host_plan.name, outcome, diff=host_plan.diff, error=error, details=tuple(details)
-            )
-        )
-    return tuple(reports)
-
-
 def _observe(
     run: _Run,
     prepared: Prepared,
@@ -295,7 +266,7 @@ def plan(
                 run, reports, run_exit_code(reports, Ending.INTERRUPTED), json_path=json_path
             )
     print_plan(run.console, the_plan, show_diff=show_diff)
-    reports = _plan_reports(the_plan)
+    reports = plan_reports(the_plan)
     return _finish(run, reports, run_exit_code(reports), json_path=json_path)
 
 
@@ -450,7 +421,7 @@ def _self_heal(
     )
     from deployer.rollout.run import skip_pending
 
-    reports = tuple(repaired.get(r.host) or r for r in skip_pending(_plan_reports(the_plan)))
+    reports = tuple(repaired.get(r.host) or r for r in skip_pending(plan_reports(the_plan)))
     print_recap(run.console, reports)
     return req.finish(run, reports, run_exit_code(reports, Ending.REPAIRED))
 
@@ -471,7 +442,7 @@ def _checked_reports(
         HostReport(r.host, Outcome.FAILED, diff=r.diff, error=refused[r.host], details=r.details)
         if r.host in refused
         else r
-        for r in _plan_reports(the_plan)
+        for r in plan_reports(the_plan)
     )
 
 
@@ -495,14 +466,14 @@ def _apply_planned(
         reports = _checked_reports(run, req, the_plan, ready)
         return req.finish(run, reports, run_exit_code(reports))
     if not the_plan.pending:
-        reports = _plan_reports(the_plan)
+        reports = plan_reports(the_plan)
         run.console.print("nothing to change")
         code = run_exit_code(reports)
         if code is ExitCode.OK and sync_enabled(the_plan):
             code = _sync(run, the_plan, transports)
         return req.finish(run, reports, code)
     check_max_hosts(the_plan, req.max_hosts)
-    refusal = refuse_degraded(the_plan, _plan_reports(the_plan), force=req.force)
+    refusal = refuse_degraded(the_plan, plan_reports(the_plan), force=req.force)
     if refusal is not None:
         run.console.print(f"[red]{refusal.message}[/]\n  hint: {refusal.hint}")
         return req.finish(run, refusal.reports, run_exit_code(refusal.reports, Ending.REFUSED))

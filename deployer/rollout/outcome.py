@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 
-from deployer.errors import ExitCode, LockHeld
+from deployer.errors import DeployerError, ExitCode, LockHeld
+from deployer.model.plan import Plan
 from deployer.model.report import HostReport, Outcome
 
-__all__ = ["Ending", "exit_code_for_run", "run_exit_code"]
+__all__ = ["Ending", "exit_code_for_run", "plan_reports", "run_exit_code"]
 
 
 def exit_code_for_run(reports: Sequence[HostReport]) -> ExitCode:
@@ -73,3 +74,33 @@ def run_exit_code(reports: Sequence[HostReport], ending: Ending = Ending.COMPLET
     if ending is Ending.STOPPED and code is ExitCode.OK and stopped_short:
         return ExitCode.ROLLED_BACK  # stopped by the operator: later hosts untouched
     return code
+
+
+def plan_reports(plan: Plan) -> tuple[HostReport, ...]:
+    """One report per host of ``plan``: pending, unchanged or unreachable, with the plan's facts."""
+    reports = []
+    for host_plan in plan.hosts:
+        if host_plan.unreachable:
+            outcome = Outcome.UNREACHABLE
+            error: DeployerError | None = DeployerError(host_plan.unreachable)
+        else:
+            outcome = Outcome.PENDING if host_plan.needs_change else Outcome.UNCHANGED
+            error = None
+        details: list[tuple[str, object]] = [("kind", host_plan.kind.value)]
+        if host_plan.image_change:
+            details.append(("image_change", host_plan.image_change))
+        if host_plan.flag_changes:
+            details.append(("flag_changes", [str(c) for c in host_plan.flag_changes]))
+        if host_plan.field_paths:
+            details.append(("field_paths", list(host_plan.field_paths)))
+        if host_plan.notes:
+            details.append(("notes", list(host_plan.notes)))
+        details.append(("drift", host_plan.drift))
+        if host_plan.is_ready is not None:
+            details.append(("ready", {"ok": host_plan.is_ready, "detail": host_plan.ready_detail}))
+        reports.append(
+            HostReport(
+                host_plan.name, outcome, diff=host_plan.diff, error=error, details=tuple(details)
+            )
+        )
+    return tuple(reports)
