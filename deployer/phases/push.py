@@ -28,6 +28,7 @@ def push_file(
     sha256: str,
     mode: int = 0o600,
     owner: str | None = None,
+    make_parent: bool = False,
 ) -> None:
     """Write one file of the set: the transport's atomic write, then read it back.
 
@@ -36,10 +37,15 @@ def push_file(
     file or the new one, and never a half-written file (nor a non-dot stray in the manifests
     folder, which kubelet would run as a second pod).
 
+    With ``make_parent`` (a companion file), a missing parent folder is created first (0755):
+    the temp file must be written in the target's own folder for the rename to be atomic.
+
     Raises:
         RolloutError: the bytes read back differ from the bytes written.
     """
     target = ctx.path(path)
+    if make_parent:
+        ctx.run(["mkdir", "-p", "-m", "0755", str(target.parent)])
     ctx.transport.put_atomic(content, target, mode=mode, sudo=ctx.state.become)
     if owner is not None:
         ctx.run(["chown", owner, str(target)])

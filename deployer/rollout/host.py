@@ -228,5 +228,13 @@ def _roll_leased(
 def _push_set(ctx: HostContext, files: FileSet, written: list[TargetFile]) -> None:
     """Write every file of the set in order; ``written`` grows as each one lands."""
     for f in files.files:
-        push_file(ctx, f.path, f.content, sha256=f.sha256, mode=f.mode, owner=f.owner)
+        push_file(
+            ctx,
+            f.path,
+            f.content,
+            sha256=f.sha256,
+            mode=f.mode,
+            owner=f.owner,
+            make_parent=not f.is_manifest,
+        )
         written.append(f)
