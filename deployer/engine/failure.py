@@ -20,9 +20,9 @@ from deployer.locks import LockLost
 from deployer.locks.heartbeat import Heartbeat
 from deployer.model.events import EventKind
 from deployer.model.plan import HostPlan
-from deployer.model.report import HostReport, Outcome, PhaseRecord
+from deployer.model.report import HostReport, Outcome, PhaseRecord, RestartRecord
 from deployer.phases.context import HostContext
-from deployer.phases.restart import RestartRecord, list_containers
+from deployer.phases.restart import list_containers
 from deployer.phases.rollback import (
     RollbackResult,
     collect_evidence,
@@ -143,7 +143,7 @@ def roll_back(
     except _RollbackNotOk as exc:
         result = exc.result
     except LockLost as exc:
-        return lease_lost(ctx, plan, phases, details, backup, exc, pushed=True)
+        return lease_lost(ctx, plan, phases, details, backup, exc, pushed=True, restart=restart)
     details["rollback"] = {"ok": result.ok, "detail": result.detail}
     error: DeployerError
     if result.ok:
@@ -164,7 +164,7 @@ def roll_back(
             + recovery_commands(ctx, backup, companions=bool(plan.companion_changes)),
         )
         outcome = Outcome.ROLLBACK_FAILED
-    return _host_report(ctx, outcome, plan, phases, details, backup, error)
+    return _host_report(ctx, outcome, plan, phases, details, backup, error, restart)
 
 
 def lease_lost(
@@ -176,6 +176,7 @@ def lease_lost(
     exc: LockLost,
     *,
     pushed: bool,
+    restart: RestartRecord | None = None,
 ) -> HostReport:
     """A lost lease: no rollback, no release, nothing more on this host; exit 7."""
     where = (
@@ -194,7 +195,7 @@ def lease_lost(
         + recovery_commands(ctx, backup, companions=bool(plan.companion_changes)),
     )
     details["lease_lost"] = {"pushed": pushed, "where": where}
-    return _host_report(ctx, Outcome.FAILED, plan, phases, details, backup, error)
+    return _host_report(ctx, Outcome.FAILED, plan, phases, details, backup, error, restart)
 
 
 def unchanged_report(
@@ -224,6 +225,7 @@ def _host_report(
     details: dict[str, object],
     backup: PurePosixPath | None,
     error: DeployerError,
+    restart: RestartRecord | None = None,
 ) -> HostReport:
     """The host's report after a failure: its phases so far, its diff, backup and details."""
     return HostReport(
@@ -234,6 +236,7 @@ def _host_report(
         backup,
         error=error,
         details=tuple(details.items()),
+        restart=restart,
     )
 
 

@@ -32,14 +32,14 @@ from deployer.locks import LockLost
 from deployer.locks.heartbeat import Heartbeat, LeasedTransport
 from deployer.model.events import EventKind
 from deployer.model.plan import HostPlan
-from deployer.model.report import HostReport, Outcome
+from deployer.model.report import HostReport, Outcome, RestartRecord
 from deployer.phases.backup import Companion, backup_manifest, prune_backups
 from deployer.phases.context import HostContext
 from deployer.phases.observe import observe_host
 from deployer.phases.preflight import Observe, PreflightFailed, preflight
 from deployer.phases.push import push_file
 from deployer.phases.reload import read_reloads, wait_for_reloads
-from deployer.phases.restart import RestartRecord, wait_for_new_pod
+from deployer.phases.restart import wait_for_new_pod
 from deployer.phases.verify import read_credentials, verify_host
 from deployer.rollout.fileset import FileSet, TargetFile, file_set, set_problems
 
@@ -161,11 +161,6 @@ def _roll_leased(
                 ),
                 lambda r: f"{(r.old_id or 'none')[:13]} -> {r.new_id[:13]} in {r.seconds:g}s",
             )
-            details["restart"] = {
-                "old_container": restart.old_id,
-                "new_container": restart.new_id,
-                "seconds": restart.seconds,
-            }
         elif reloaded and creds is not None:
             seen = phases.run(
                 "reload",
@@ -200,7 +195,9 @@ def _roll_leased(
     except LockLost as exc:
         # Another run owns the host now: touching it again (even to roll back) would restart
         # the apiserver under that run's feet. Stop and say exactly where the host was left.
-        return lease_lost(ctx, plan, phases, details, backup, exc, pushed=bool(written))
+        return lease_lost(
+            ctx, plan, phases, details, backup, exc, pushed=bool(written), restart=restart
+        )
     except Exception as exc:  # after the first write, every failure restores the whole set
         if not written and set_unchanged(ctx, live, backup, has_companions=bool(companions)):
             release_lease(ctx, beat)
@@ -222,6 +219,7 @@ def _roll_leased(
         plan.diff,
         backup,
         details=tuple(details.items()),
+        restart=restart,
     )
 
 

@@ -280,6 +280,14 @@ def test_backup_holds_every_file_of_the_set_and_an_index() -> None:
     assert entries[str(AUTHN)]["copy"] is None  # absent before: a restore deletes it
 
 
+def test_restart_evidence_is_a_typed_field_of_the_report() -> None:
+    host, report = _roll(CASES[0])
+    running = host.running()
+    assert running is not None and report.restart is not None
+    assert report.restart.new_id == running.id
+    assert report.restart.old_id is not None and report.restart.old_id != running.id
+
+
 def test_set_is_written_companions_first_manifest_last() -> None:
     case = next(c for c in CASES if c.name.startswith("companion set applied"))
     host, _ = _roll(case)
@@ -292,6 +300,7 @@ def test_reload_mode_change_restarts_nothing() -> None:
     host, report = _roll(case)
     assert report.outcome is Outcome.CHANGED
     assert host.restarts == 0
+    assert report.restart is None
     assert dict(report.details)["reload"] == [{"path": str(AUTHN), "count": 1.0}]
 
 
