@@ -20,21 +20,24 @@ from deployer.cli.masked_output import mask_logging
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console, print_plan, print_recap
 from deployer.cli.signals import Interrupts, handle_interrupts
-from deployer.desired import DesiredState
 from deployer.engine.kubeadm_sync import (
-    attach_kubeadm_config,
     sync_enabled,
     sync_kubeadm_config,
 )
-from deployer.engine.skew import check_skew
 from deployer.errors import DeployerError, ExitCode, InputError
-from deployer.model.manifest import Manifest
 from deployer.model.plan import Plan
 from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import Prepared, prepare
 from deployer.report.secret_values import ValueMasker, mask_report, secret_values
-from deployer.rollout.observe import build_plan, new_run_id
-from deployer.rollout.outcome import Ending, plan_reports, run_exit_code
+from deployer.rollout.observe import new_run_id
+from deployer.rollout.outcome import (
+    Ending,
+    aborted_reports,
+    interrupted_reports,
+    plan_reports,
+    run_exit_code,
+)
+from deployer.rollout.planning import plan_run
 from deployer.transport.base import Transport
 from deployer.transport.options import BECOME_PASSWORD_ENV, SshOptions
 from deployer.transport.pool import default_forks, open_transports
@@ -199,19 +202,7 @@ def _observe(
     transports: dict[str, Transport | DeployerError],
     forks: int | None,
 ) -> Plan:
-    def rerender(state: DesiredState, digests: Mapping[str, str]) -> Manifest:
-        return prepared.renderer.render(state, file_digests=digests)
-
-    the_plan = build_plan(
-        prepared.states,
-        prepared.manifests,
-        transports,
-        forks=default_forks(len(prepared.states), forks),
-        run_id=run.run_id,
-        rerender=rerender,
-    )
-    check_skew(the_plan.hosts)  # DESIGN.md rule 11, before anything is touched
-    return attach_kubeadm_config(the_plan, transports)
+    return plan_run(prepared, transports, forks=forks, run_id=run.run_id)
 
 
 def _sync(
@@ -273,29 +264,13 @@ def plan(
 def _aborted_reports(
     run: _Run, plan: Plan, done: dict[str, HostReport], *, by: str = "Ctrl-C"
 ) -> tuple[HostReport, ...]:
-    """Reports after a second Ctrl-C: what finished, where the interrupted host was left."""
-    reports = []
-    for host_plan in plan.hosts:
-        name = host_plan.name
-        if name in done:
-            reports.append(done[name])
-        elif name in run.reporter.last:
-            phase, kind = run.reporter.last[name]
-            backup_dir = host_plan.state.on_host(host_plan.state.backup_dir)
-            error = DeployerError(
-                f"aborted by a second {by} during {phase} ({kind}); the host may run the new "
-                "manifest, the old one, or a restarting pod",
-                hint=f"check it now: deployer verify --limit {name}; the previous manifest is "
-                f"in the newest {backup_dir}/deployer-backup-*/",
-            )
-            reports.append(
-                HostReport(name, Outcome.ROLLBACK_FAILED, diff=host_plan.diff, error=error)
-            )
-            run.console.print(f"[bold red]aborted[/]: {name} was left in {phase} ({kind})")
-        else:
-            outcome = Outcome.SKIPPED if host_plan.needs_change else Outcome.UNCHANGED
-            reports.append(HostReport(name, outcome, diff=host_plan.diff))
-    return tuple(reports)
+    """Reports after a second Ctrl-C; each host left mid-change is named on the console."""
+    reports = aborted_reports(plan, done, run.reporter.last, by=by)
+    for report in reports:
+        if report.host not in done and report.host in run.reporter.last:
+            phase, kind = run.reporter.last[report.host]
+            run.console.print(f"[bold red]aborted[/]: {report.host} was left in {phase} ({kind})")
+    return reports
 
 
 def _interrupted_reports(
@@ -306,8 +281,7 @@ def _interrupted_reports(
     run.console.print(f"[yellow]interrupted ({name}) before any host was changed[/]")
     if prepared is None:
         return ()
-    error = DeployerError(f"not attempted: interrupted ({name}) before any host was changed")
-    return tuple(HostReport(s.host.name, Outcome.SKIPPED, error=error) for s in prepared.states)
+    return interrupted_reports([s.host.name for s in prepared.states], name)
 
 
 def _announce_stop(console: Console) -> Callable[[int], None]:
@@ -713,48 +687,19 @@ def _verify_hosts(
     json_path: str | None,
 ) -> int:
     from deployer.model.events import SystemClock
-    from deployer.phases.context import HostContext
-    from deployer.phases.verify import VerifyFailed, verify_host
-    from deployer.transport.pool import run_parallel
+    from deployer.rollout.verify import verify_hosts
 
-    reports: list[HostReport] = []
     with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
-        ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
-        states = {s.host.name: s for s in prepared.states}
-
-        def check(transport: Transport) -> HostReport:
-            state = states[transport.host.name]
-            ctx = HostContext(state, transport, SystemClock(), run.reporter, run.run_id)
-            try:
-                result = verify_host(
-                    ctx,
-                    manifest=prepared.manifests[state.host.name].content,
-                    container_id=None,
-                    soak_s=soak_s,
-                )
-            except VerifyFailed as exc:
-                details = (("verify", exc.report.as_details()),)
-                return HostReport(state.host.name, Outcome.FAILED, error=exc, details=details)
-            details = (("verify", result.as_details()),)
-            return HostReport(state.host.name, Outcome.UNCHANGED, details=details)
-
-        results = run_parallel(ready, check, forks=forks)
-        for state in prepared.states:
-            name = state.host.name
-            if name in results.values:
-                reports.append(results.values[name])
-            elif name in results.errors:
-                reports.append(HostReport(name, Outcome.FAILED, error=results.errors[name]))
-            else:
-                error = transports[name]
-                reports.append(
-                    HostReport(
-                        name,
-                        Outcome.UNREACHABLE,
-                        error=error if isinstance(error, DeployerError) else None,
-                    )
-                )
-    final = tuple(reports)
+        final = verify_hosts(
+            prepared.states,
+            prepared.manifests,
+            transports,
+            clock=SystemClock(),
+            reporter=run.reporter,
+            run_id=run.run_id,
+            soak_s=soak_s,
+            forks=forks,
+        )
     print_recap(run.console, final)
     return _finish(run, final, run_exit_code(final), json_path=json_path)
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from deployer.errors import DeployerError, ExitCode, LockHeld
 from deployer.model.plan import Plan
 from deployer.model.report import HostReport, Outcome
 
-__all__ = ["Ending", "exit_code_for_run", "plan_reports", "run_exit_code"]
+__all__ = [
+    "Ending",
+    "aborted_reports",
+    "exit_code_for_run",
+    "interrupted_reports",
+    "plan_reports",
+    "run_exit_code",
+]
 
 
 def exit_code_for_run(reports: Sequence[HostReport]) -> ExitCode:
@@ -104,3 +111,44 @@ def plan_reports(plan: Plan) -> tuple[HostReport, ...]:
             )
         )
     return tuple(reports)
+
+
+def aborted_reports(
+    plan: Plan,
+    done: Mapping[str, HostReport],
+    last: Mapping[str, tuple[str, str]],
+    *,
+    by: str = "Ctrl-C",
+) -> tuple[HostReport, ...]:
+    """Reports after a second Ctrl-C: what finished, and where the interrupted host was left.
+
+    ``done`` holds the hosts that finished; ``last`` the last (phase, event kind) seen per
+    host, so a host that was mid-change is reported with the phase it was left in.
+    """
+    reports = []
+    for host_plan in plan.hosts:
+        name = host_plan.name
+        if name in done:
+            reports.append(done[name])
+        elif name in last:
+            phase, kind = last[name]
+            backup_dir = host_plan.state.on_host(host_plan.state.backup_dir)
+            error = DeployerError(
+                f"aborted by a second {by} during {phase} ({kind}); the host may run the new "
+                "manifest, the old one, or a restarting pod",
+                hint=f"check it now: deployer verify --limit {name}; the previous manifest is "
+                f"in the newest {backup_dir}/deployer-backup-*/",
+            )
+            reports.append(
+                HostReport(name, Outcome.ROLLBACK_FAILED, diff=host_plan.diff, error=error)
+            )
+        else:
+            outcome = Outcome.SKIPPED if host_plan.needs_change else Outcome.UNCHANGED
+            reports.append(HostReport(name, outcome, diff=host_plan.diff))
+    return tuple(reports)
+
+
+def interrupted_reports(hosts: Sequence[str], signal_name: str) -> tuple[HostReport, ...]:
+    """Reports for a command stopped before any host was changed (every host untouched)."""
+    error = DeployerError(f"not attempted: interrupted ({signal_name}) before any host was changed")
+    return tuple(HostReport(name, Outcome.SKIPPED, error=error) for name in hosts)
