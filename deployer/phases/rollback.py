@@ -110,7 +110,14 @@ def rollback_host(
     try:
         entries = read_index(ctx, backup) if backup is not None else ()
         reloads = [(e.path, e.sha256, e.reload) for e in entries if e.reload and e.sha256]
-        creds = read_credentials(ctx) if reloads else None
+        creds = None
+        if reloads:
+            # Without credentials the restore still happens; only its reload wait is skipped
+            # (verify below reads the kubeconfig again and says what is wrong).
+            try:
+                creds = read_credentials(ctx)
+            except RolloutError:
+                creds = None
         before = read_reloads(ctx, creds, [(p, r) for p, _, r in reloads]) if creds else {}
         # Companions first, the manifest last: the pod kubelet starts from the restored
         # manifest must find its files as they were.

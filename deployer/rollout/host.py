@@ -107,6 +107,7 @@ def _roll_leased(
     details: dict[str, object] = {"drift": plan.drift}
     backup: PurePosixPath | None = None
     companions = [Companion(f.path, f.mode, f.reload) for f in files.companions]
+    reloaded = () if plan.needs_restart else files.reloaded
     try:
         checked = phases.run(
             "preflight", lambda: preflight(ctx, plan, force=options.force, observe=options.observe)
@@ -120,6 +121,10 @@ def _roll_leased(
             lambda: backup_manifest(ctx, plan, live, record=record, companions=companions),
             str,
         )
+        # The reload counters are read BEFORE the first write: the evidence is their growth.
+        creds = read_credentials(ctx) if reloaded else None
+        watched = [(f.path, f.reload) for f in reloaded if f.reload]
+        before = read_reloads(ctx, creds, watched) if creds else {}
     except LockLost as exc:
         return lease_lost(ctx, plan, phases, details, backup, exc, pushed=False)
     except Exception as exc:  # nothing was touched: a failed host, not a crash
@@ -135,7 +140,6 @@ def _roll_leased(
 
     restart: RestartRecord | None = None
     written: list[TargetFile] = []
-    reloaded = () if plan.needs_restart else files.reloaded
     none: tuple[str, ...] = ()
     stale = best_effort(ctx, "push", lambda: remove_stale_temp_files(ctx), none)
     if stale:
@@ -143,10 +147,6 @@ def _roll_leased(
             "push", EventKind.WARN, "removed temp files a killed run left: " + ", ".join(stale)
         )
     try:
-        # The reload counters are read BEFORE the first write: the evidence is their growth.
-        creds = read_credentials(ctx) if reloaded else None
-        watched = [(f.path, f.reload) for f in reloaded if f.reload]
-        before = read_reloads(ctx, creds, watched) if creds else {}
         phases.run("push", lambda: _push_set(ctx, files, written))
         beat.check()
         if plan.needs_restart:
