@@ -113,6 +113,10 @@ def _second_companion_write_fails(host: SimHost) -> None:
     host.transport.put_failures[6] = TransportError("cannot write: No space left", host="cp1")
 
 
+def _no_kubeconfig(host: SimHost) -> None:
+    del host.transport.files[PurePosixPath("/etc/kubernetes/admin.conf")]
+
+
 def _reload_rejected(host: SimHost) -> None:
     host.behaviour.rejected.add(_sha(NEW_AUTHN))
 
@@ -214,6 +218,19 @@ CASES = [
         watched=AUTHN,
         files_after={AUTHN: NEW_AUTHN},
         phases=("lock", "preflight", "backup", "push", "reload", "verify"),
+    ),
+    Case(
+        "a reload set whose counters cannot be read first touches nothing",
+        Outcome.FAILED,
+        OLD,
+        desired=OLD,
+        companions=RELOAD_SET,
+        files={AUTHN: OLD_AUTHN},
+        watched=AUTHN,
+        scenario=_no_kubeconfig,
+        files_after={AUTHN: OLD_AUTHN},
+        error_words="kubeconfig",
+        phases=("lock", "preflight", "backup"),
     ),
     Case(
         "a reload whose evidence never comes is restored",
