@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from deployer.cli.main import main as deployer_main
-from deployer.engine.events import NullReporter, SystemClock
 from deployer.lab.testing import running_lab
+from deployer.model.events import NullReporter, SystemClock
 from deployer.offline import prepare
 from deployer.phases.context import HostContext
 from deployer.phases.tls_check import tls_problems

@@ -296,8 +296,8 @@ def run_plan_inprocess(inventory: Path) -> float:
 
 def plan_breakdown(inventory: Path) -> dict[str, tuple[float, float]]:
     """One plan, stage by stage: (wall, CPU of this process) with the ``plan`` command's calls."""
-    from deployer.engine.observer import build_plan
     from deployer.offline import prepare
+    from deployer.rollout.observe import build_plan
     from deployer.transport.options import SshOptions
     from deployer.transport.pool import default_forks, open_transports
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -34,6 +34,7 @@ from deployer.transport.https import HttpResult
 from deployer.transport.scripts import check_remote_path
 
 __all__ = [
+    "CommandAnswer",
     "Expect",
     "ExpectHttps",
     "FakeTransport",
@@ -65,6 +66,10 @@ class Expect:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "argv", check_argv(self.argv))
+
+
+#: A rule's answer to a command: called with the argv and stdin, returns what the host says.
+CommandAnswer = Callable[[tuple[str, ...], bytes | None], Expect]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,13 @@ class FakeTransport:
         self.reconnects = 0
         #: Raised by the next :meth:`reconnect` calls, in order (a host that stays away).
         self.reconnect_errors: deque[DeployerError] = deque()
+        #: put_atomic call number (1-based, failed calls counted) -> the error it raises
+        #: instead of writing: the target stays as it was, as the real transport leaves it
+        #: (its dot temp file removed), so a test can fail a set half-way.
+        self.put_failures: dict[int, DeployerError] = {}
+        self._put_calls = 0
+        self._rules: list[tuple[Callable[[tuple[str, ...]], bool], CommandAnswer]] = []
+        self._https_rules: list[tuple[str, Callable[[str], HttpResult]]] = []
         self._surprises: list[str] = []
 
     # -- scripting --------------------------------------------------------------------------
@@ -136,6 +148,20 @@ class FakeTransport:
         """Append commands to the script."""
         with self._lock:
             self._expects.extend(expects)
+
+    def respond(self, match: Callable[[tuple[str, ...]], bool], answer: CommandAnswer) -> None:
+        """Answer every command ``match`` accepts with ``answer`` (a host that behaves).
+
+        Scripted :class:`Expect` entries come first: a rule answers only a command that is
+        not the next one scripted. A command neither scripted nor ruled is still a surprise.
+        """
+        with self._lock:
+            self._rules.append((match, answer))
+
+    def respond_https(self, path_prefix: str, answer: Callable[[str], HttpResult]) -> None:
+        """Answer every HTTPS request whose path starts with ``path_prefix`` not scripted."""
+        with self._lock:
+            self._https_rules.append((path_prefix, answer))
 
     def expect_https(self, *answers: ExpectHttps) -> None:
         """Append HTTPS answers to the script."""
@@ -184,18 +210,23 @@ class FakeTransport:
             if self.closed:
                 raise self._surprise(f"command after close(): {list(items)}")
             self.calls.append(items)
-            if not self._expects:
-                raise self._surprise(f"unexpected command: {list(items)}")
-            expected = self._expects[0]
-            if tuple(expected.argv) != items:
-                raise self._surprise(
-                    f"unexpected command: {list(items)}; next expected: {list(expected.argv)}"
-                )
-            if expected.sudo is not None and expected.sudo != sudo:
-                raise self._surprise(f"{list(items)}: sudo={sudo}, expected {expected.sudo}")
-            if expected.stdin is not None and expected.stdin != (stdin or b""):
-                raise self._surprise(f"{list(items)}: stdin differs from the expected bytes")
-            self._expects.popleft()
+            head = self._expects[0] if self._expects else None
+            rule = next((a for m, a in self._rules if m(items)), None)
+            if head is None or tuple(head.argv) != items:
+                if rule is None:
+                    nxt = f"; next expected: {list(head.argv)}" if head else ""
+                    raise self._surprise(f"unexpected command: {list(items)}{nxt}")
+                expected = None
+            else:
+                expected = head
+                if expected.sudo is not None and expected.sudo != sudo:
+                    raise self._surprise(f"{list(items)}: sudo={sudo}, expected {expected.sudo}")
+                if expected.stdin is not None and expected.stdin != (stdin or b""):
+                    raise self._surprise(f"{list(items)}: stdin differs from the expected bytes")
+                self._expects.popleft()
+        if expected is None:
+            assert rule is not None  # noqa: S101 - checked above, under the lock
+            expected = rule(items, stdin)
         if expected.error is not None:
             raise expected.error
         result = CommandResult(
@@ -229,6 +260,7 @@ class FakeTransport:
         """Record the write and make it visible to :meth:`read`.
 
         Raises:
+            DeployerError: the call's number is in :attr:`put_failures`.
             ValueError: a relative path, a mode out of range, or content that is not bytes.
         """
         p = check_remote_path(path)
@@ -239,6 +271,10 @@ class FakeTransport:
         with self._lock:
             if self.closed:
                 raise self._surprise(f"put_atomic after close(): {p}")
+            self._put_calls += 1
+            failure = self.put_failures.get(self._put_calls)
+            if failure is not None:
+                raise failure
             self.puts.append(PutRecord(p, content, mode, sudo))
             self.files[p] = content
 
@@ -266,14 +302,22 @@ class FakeTransport:
             raise ValueError("https_get needs the CA to verify the server against")
         if not path.startswith("/") or not 0 < port < 65536:
             raise ValueError(f"impossible URL: {address}:{port}{path}")
+        scripted: ExpectHttps | None = None
+        ruled: Callable[[str], HttpResult] | None = None
         with self._lock:
             self.requests.append((method, path, body))
-            for index, answer in enumerate(self._https):
-                if (answer.address, answer.port, answer.path) == (address, port, path):
-                    del self._https[index]
+            for index, candidate in enumerate(self._https):
+                if (candidate.address, candidate.port, candidate.path) == (address, port, path):
+                    scripted = self._https.pop(index)
                     break
             else:
-                raise self._surprise(f"unexpected HTTPS GET: {address}:{port}{path}")
+                ruled = next((a for pre, a in self._https_rules if path.startswith(pre)), None)
+                if ruled is None:
+                    raise self._surprise(f"unexpected HTTPS GET: {address}:{port}{path}")
+        if scripted is None:
+            assert ruled is not None  # noqa: S101 - checked above, under the lock
+            return ruled(path)
+        answer = scripted
         if answer.error is not None:
             raise answer.error
         headers = {k.lower(): v for k, v in answer.headers.items()}

@@ -11,13 +11,13 @@ from deployer.cli.doctor_output import print_diagnosis
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console
 from deployer.doctor import Diagnosis, DoctorOptions, diagnose
-from deployer.engine.events import SystemClock
-from deployer.engine.observer import build_plan, new_run_id
-from deployer.engine.outcome import exit_code_for_run
 from deployer.errors import DeployerError
+from deployer.model.events import SystemClock
 from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import prepare
 from deployer.report.json_report import write_json_report
+from deployer.rollout.observe import build_plan, new_run_id
+from deployer.rollout.outcome import exit_code_for_run
 from deployer.transport.pool import default_forks
 
 __all__ = ["register"]

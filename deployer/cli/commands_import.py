@@ -21,7 +21,6 @@ import click
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import make_console
 from deployer.desired import DesiredState, desired_state
-from deployer.engine.observer import build_plan
 from deployer.errors import DeployerError, InputError, UnreachableError
 from deployer.importer.companions import annotation_check, import_companions, read_named
 from deployer.importer.extract import extract_host, reproduce
@@ -31,6 +30,7 @@ from deployer.model.inventory import Inventory
 from deployer.model.manifest import Manifest
 from deployer.model.plan import HostPlan
 from deployer.render import ManifestRenderer, parse
+from deployer.rollout.observe import build_plan
 from deployer.transport.base import Transport
 from deployer.transport.options import SshOptions
 from deployer.transport.pool import default_forks, open_transports

@@ -20,22 +20,24 @@ from deployer.cli.masked_output import mask_logging
 from deployer.cli.options import common_inventory_options, limit_option, output_options
 from deployer.cli.output import ConsoleReporter, make_console, print_plan, print_recap
 from deployer.cli.signals import Interrupts, handle_interrupts
-from deployer.companions.planning import change_report
-from deployer.desired import DesiredState
 from deployer.engine.kubeadm_sync import (
-    attach_kubeadm_config,
     sync_enabled,
     sync_kubeadm_config,
 )
-from deployer.engine.observer import build_plan, new_run_id
-from deployer.engine.outcome import exit_code_for_run
-from deployer.engine.skew import check_skew
 from deployer.errors import DeployerError, ExitCode, InputError
-from deployer.model.manifest import Manifest
 from deployer.model.plan import Plan
 from deployer.model.report import HostReport, Outcome, RunReport
 from deployer.offline import Prepared, prepare
 from deployer.report.secret_values import ValueMasker, mask_report, secret_values
+from deployer.rollout.observe import new_run_id
+from deployer.rollout.outcome import (
+    Ending,
+    aborted_reports,
+    interrupted_reports,
+    plan_reports,
+    run_exit_code,
+)
+from deployer.rollout.planning import plan_run
 from deployer.transport.base import Transport
 from deployer.transport.options import BECOME_PASSWORD_ENV, SshOptions
 from deployer.transport.pool import default_forks, open_transports
@@ -194,56 +196,13 @@ def _start(command: str, no_color: bool, verbose: int, *, to_stderr: bool = Fals
     )
 
 
-def _plan_reports(plan: Plan) -> tuple[HostReport, ...]:
-    reports = []
-    for host_plan in plan.hosts:
-        if host_plan.unreachable:
-            outcome = Outcome.UNREACHABLE
-            error: DeployerError | None = DeployerError(host_plan.unreachable)
-        else:
-            outcome = Outcome.PENDING if host_plan.needs_change else Outcome.UNCHANGED
-            error = None
-        details: list[tuple[str, object]] = [("kind", host_plan.kind.value)]
-        if host_plan.image_change:
-            details.append(("image_change", host_plan.image_change))
-        if host_plan.flag_changes:
-            details.append(("flag_changes", [str(c) for c in host_plan.flag_changes]))
-        if host_plan.field_paths:
-            details.append(("field_paths", list(host_plan.field_paths)))
-        if host_plan.notes:
-            details.append(("notes", list(host_plan.notes)))
-        details.append(("drift", host_plan.drift))
-        if host_plan.companion_changes:  # companion files: masked diffs, never the content
-            details.append(("companion_changes", change_report(host_plan.companion_changes)))
-        if host_plan.is_ready is not None:
-            details.append(("ready", {"ok": host_plan.is_ready, "detail": host_plan.ready_detail}))
-        reports.append(
-            HostReport(
-                host_plan.name, outcome, diff=host_plan.diff, error=error, details=tuple(details)
-            )
-        )
-    return tuple(reports)
-
-
 def _observe(
     run: _Run,
     prepared: Prepared,
     transports: dict[str, Transport | DeployerError],
     forks: int | None,
 ) -> Plan:
-    def rerender(state: DesiredState, digests: Mapping[str, str]) -> Manifest:
-        return prepared.renderer.render(state, file_digests=digests)
-
-    the_plan = build_plan(
-        prepared.states,
-        prepared.manifests,
-        transports,
-        forks=default_forks(len(prepared.states), forks),
-        run_id=run.run_id,
-        rerender=rerender,
-    )
-    check_skew(the_plan.hosts)  # DESIGN.md rule 11, before anything is touched
-    return attach_kubeadm_config(the_plan, transports)
+    return plan_run(prepared, transports, forks=forks, run_id=run.run_id)
 
 
 def _sync(
@@ -294,38 +253,24 @@ def plan(
                 the_plan = _observe(run, prepared, transports, forks)
         except KeyboardInterrupt:
             reports = _interrupted_reports(run, prepared, interrupts.first)
-            return _finish(run, reports, ExitCode.ROLLED_BACK, json_path=json_path)
+            return _finish(
+                run, reports, run_exit_code(reports, Ending.INTERRUPTED), json_path=json_path
+            )
     print_plan(run.console, the_plan, show_diff=show_diff)
-    reports = _plan_reports(the_plan)
-    return _finish(run, reports, exit_code_for_run(reports), json_path=json_path)
+    reports = plan_reports(the_plan)
+    return _finish(run, reports, run_exit_code(reports), json_path=json_path)
 
 
 def _aborted_reports(
     run: _Run, plan: Plan, done: dict[str, HostReport], *, by: str = "Ctrl-C"
 ) -> tuple[HostReport, ...]:
-    """Reports after a second Ctrl-C: what finished, where the interrupted host was left."""
-    reports = []
-    for host_plan in plan.hosts:
-        name = host_plan.name
-        if name in done:
-            reports.append(done[name])
-        elif name in run.reporter.last:
-            phase, kind = run.reporter.last[name]
-            backup_dir = host_plan.state.on_host(host_plan.state.backup_dir)
-            error = DeployerError(
-                f"aborted by a second {by} during {phase} ({kind}); the host may run the new "
-                "manifest, the old one, or a restarting pod",
-                hint=f"check it now: deployer verify --limit {name}; the previous manifest is "
-                f"in the newest {backup_dir}/deployer-backup-*/",
-            )
-            reports.append(
-                HostReport(name, Outcome.ROLLBACK_FAILED, diff=host_plan.diff, error=error)
-            )
-            run.console.print(f"[bold red]aborted[/]: {name} was left in {phase} ({kind})")
-        else:
-            outcome = Outcome.SKIPPED if host_plan.needs_change else Outcome.UNCHANGED
-            reports.append(HostReport(name, outcome, diff=host_plan.diff))
-    return tuple(reports)
+    """Reports after a second Ctrl-C; each host left mid-change is named on the console."""
+    reports = aborted_reports(plan, done, run.reporter.last, by=by)
+    for report in reports:
+        if report.host not in done and report.host in run.reporter.last:
+            phase, kind = run.reporter.last[report.host]
+            run.console.print(f"[bold red]aborted[/]: {report.host} was left in {phase} ({kind})")
+    return reports
 
 
 def _interrupted_reports(
@@ -336,8 +281,7 @@ def _interrupted_reports(
     run.console.print(f"[yellow]interrupted ({name}) before any host was changed[/]")
     if prepared is None:
         return ()
-    error = DeployerError(f"not attempted: interrupted ({name}) before any host was changed")
-    return tuple(HostReport(s.host.name, Outcome.SKIPPED, error=error) for s in prepared.states)
+    return interrupted_reports([s.host.name for s in prepared.states], name)
 
 
 def _announce_stop(console: Console) -> Callable[[int], None]:
@@ -351,152 +295,90 @@ def _announce_stop(console: Console) -> Callable[[int], None]:
     return announce
 
 
-def _rollout(
-    run: _Run,
-    *,
-    inventories: tuple[str, ...],
-    extra_vars: tuple[str, ...],
-    limit: str | None,
-    forks: int | None,
-    accept_new: bool,
-    serial: int | None,
-    check: bool,
-    show_diff: bool,
-    yes: bool,
-    force: bool,
-    json_path: str | None,
-    metrics_path: str | None,
-    lock_path: str | None,
-    max_hosts: int | None = None,
-    repair: bool = False,
-) -> int:
-    """Run apply/converge with SIGINT and SIGTERM handled (see :mod:`deployer.cli.signals`)."""
-    with handle_interrupts(on_first_stop=_announce_stop(run.console)) as interrupts:
-        return _rollout_body(
-            run,
-            interrupts,
-            inventories=inventories,
-            extra_vars=extra_vars,
-            limit=limit,
-            forks=forks,
-            accept_new=accept_new,
-            serial=serial,
-            check=check,
-            show_diff=show_diff,
-            yes=yes,
-            force=force,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            lock_path=lock_path,
-            max_hosts=max_hosts,
-            repair=repair,
-        )
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What apply/converge were asked to do: the parsed command line, nothing decided yet."""
 
+    inventories: tuple[str, ...]
+    extra_vars: tuple[str, ...]
+    limit: str | None
+    forks: int | None
+    accept_new: bool
+    serial: int | None
+    check: bool
+    show_diff: bool
+    yes: bool
+    force: bool
+    json_path: str | None
+    metrics_path: str | None
+    lock_path: str | None
+    max_hosts: int | None = None
+    repair: bool = False
 
-def _rollout_body(
-    run: _Run,
-    interrupts: Interrupts,
-    *,
-    inventories: tuple[str, ...],
-    extra_vars: tuple[str, ...],
-    limit: str | None,
-    forks: int | None,
-    accept_new: bool,
-    serial: int | None,
-    check: bool,
-    show_diff: bool,
-    yes: bool,
-    force: bool,
-    json_path: str | None,
-    metrics_path: str | None,
-    lock_path: str | None,
-    max_hosts: int | None = None,
-    repair: bool = False,
-) -> int:
-    from deployer.locks import LocalRunLock, default_local_lock_path
-
-    prepared: Prepared | None = None
-    try:
-        prepared = run.learn_secrets(prepare(inventories, extra_vars=extra_vars, limit=limit))
-        lock = LocalRunLock.acquire(
-            Path(lock_path) if lock_path else default_local_lock_path(),
-            run_id=run.run_id,
-            command=run.command,
-        )
-    except KeyboardInterrupt:
-        reports = _interrupted_reports(run, prepared, interrupts.first)
+    def finish(self, run: _Run, reports: tuple[HostReport, ...], code: ExitCode) -> int:
+        """Write the run's outputs (JSON report, metrics, history) and return its exit code."""
         return _finish(
             run,
             reports,
-            ExitCode.ROLLED_BACK,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
+            code,
+            json_path=self.json_path,
+            metrics_path=self.metrics_path,
+            inventories=self.inventories,
         )
-    with lock, ExitStack() as stack:
+
+
+def _rollout(run: _Run, req: _Request) -> int:
+    """Run apply/converge with SIGINT and SIGTERM handled (see :mod:`deployer.cli.signals`)."""
+    from deployer.locks import LocalRunLock, default_local_lock_path
+
+    with handle_interrupts(on_first_stop=_announce_stop(run.console)) as interrupts:
+        prepared: Prepared | None = None
         try:
-            transports = stack.enter_context(
-                _connected(prepared, forks=forks, accept_new=accept_new)
+            prepared = run.learn_secrets(
+                prepare(req.inventories, extra_vars=req.extra_vars, limit=req.limit)
+            )
+            lock = LocalRunLock.acquire(
+                Path(req.lock_path) if req.lock_path else default_local_lock_path(),
+                run_id=run.run_id,
+                command=run.command,
             )
         except KeyboardInterrupt:
             reports = _interrupted_reports(run, prepared, interrupts.first)
-            return _finish(
-                run,
-                reports,
-                ExitCode.ROLLED_BACK,
-                json_path=json_path,
-                metrics_path=metrics_path,
-                inventories=inventories,
-            )
-        return _apply_connected(
-            run,
-            interrupts,
-            prepared,
-            transports,
-            inventories=inventories,
-            forks=forks,
-            serial=serial,
-            check=check,
-            show_diff=show_diff,
-            yes=yes,
-            force=force,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            max_hosts=max_hosts,
-            repair=repair,
-        )
+            return req.finish(run, reports, run_exit_code(reports, Ending.INTERRUPTED))
+        with lock, ExitStack() as stack:
+            try:
+                transports = stack.enter_context(
+                    _connected(prepared, forks=req.forks, accept_new=req.accept_new)
+                )
+                the_plan = _observe(run, prepared, transports, req.forks)
+            except KeyboardInterrupt:
+                reports = _interrupted_reports(run, prepared, interrupts.first)
+                return req.finish(run, reports, run_exit_code(reports, Ending.INTERRUPTED))
+            return _apply_planned(run, req, interrupts, prepared, the_plan, transports)
 
 
 def _self_heal(
-    run: _Run,
-    the_plan: Plan,
-    transports: Mapping[str, Transport | DeployerError],
-    *,
-    repair: bool,
-    json_path: str | None,
-    metrics_path: str | None,
-    inventories: tuple[str, ...],
+    run: _Run, req: _Request, the_plan: Plan, ready: Mapping[str, Transport]
 ) -> int | None:
     """Name (and with ``--repair`` restore) a killed run's unverified push on degraded hosts.
 
     Returns the exit code when hosts were repaired (the run ends there: run again to apply),
     None to go on as usual.
     """
-    from deployer.engine.applier import ApplyOptions, degraded_hosts
-    from deployer.engine.events import SystemClock
     from deployer.engine.selfheal import find_unverified_pushes, repair_hosts
+    from deployer.model.events import SystemClock
+    from deployer.rollout.run import ApplyOptions, degraded_hosts
 
     degraded = degraded_hosts(the_plan)
     if not degraded:
         return None
-    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
     clock = SystemClock()
     found = find_unverified_pushes(the_plan, degraded, ready, clock=clock, reporter=run.reporter)
     if not found:
         return None
     for hit in found.values():
         run.console.print(f"[yellow]{hit.host}: {hit.describe()}[/]")
-    if not repair:
+    if not req.repair:
         run.console.print(
             f"  hint: `deployer {run.command} --repair` restores that backup, waits for the "
             "previous kube-apiserver and verifies it (or restore it by hand)"
@@ -511,144 +393,71 @@ def _self_heal(
         lock_lease_s=ApplyOptions().lock_lease_s,
         command=run.command,
     )
-    reports = tuple(
-        repaired.get(r.host)
-        or HostReport(
-            r.host,
-            Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
-            diff=r.diff,
-            error=r.error,
-            details=r.details,
-        )
-        for r in _plan_reports(the_plan)
-    )
+    from deployer.rollout.run import skip_pending
+
+    reports = tuple(repaired.get(r.host) or r for r in skip_pending(plan_reports(the_plan)))
     print_recap(run.console, reports)
-    code = exit_code_for_run(reports)
-    return _finish(
-        run,
-        reports,
-        max(code, ExitCode.ROLLED_BACK),
-        json_path=json_path,
-        metrics_path=metrics_path,
-        inventories=inventories,
+    return req.finish(run, reports, run_exit_code(reports, Ending.REPAIRED))
+
+
+def _checked_reports(
+    run: _Run, req: _Request, the_plan: Plan, ready: Mapping[str, Transport]
+) -> tuple[HostReport, ...]:
+    """``--check``: the plan's reports, with the hosts preflight would refuse marked failed."""
+    from deployer.model.events import SystemClock
+    from deployer.rollout.run import check_hosts
+
+    refused = check_hosts(
+        the_plan, ready, clock=SystemClock(), reporter=run.reporter, force=req.force
+    )
+    for name, error in refused.items():
+        run.console.print(f"[red]{name}: apply would stop here: {error.message}[/]")
+    return tuple(
+        HostReport(r.host, Outcome.FAILED, diff=r.diff, error=refused[r.host], details=r.details)
+        if r.host in refused
+        else r
+        for r in plan_reports(the_plan)
     )
 
 
-def _apply_connected(
+def _apply_planned(
     run: _Run,
+    req: _Request,
     interrupts: Interrupts,
     prepared: Prepared,
+    the_plan: Plan,
     transports: dict[str, Transport | DeployerError],
-    *,
-    inventories: tuple[str, ...],
-    forks: int | None,
-    serial: int | None,
-    check: bool,
-    show_diff: bool,
-    yes: bool,
-    force: bool,
-    json_path: str | None,
-    metrics_path: str | None,
-    max_hosts: int | None,
-    repair: bool = False,
 ) -> int:
-    from deployer.engine.applier import ApplyOptions, apply_plan, degraded_hosts
-    from deployer.engine.events import SystemClock
+    from deployer.model.events import SystemClock
+    from deployer.rollout.run import ApplyOptions, apply_plan, check_max_hosts, refuse_degraded
 
-    try:
-        the_plan = _observe(run, prepared, transports, forks)
-    except KeyboardInterrupt:
-        reports = _interrupted_reports(run, prepared, interrupts.first)
-        return _finish(
-            run,
-            reports,
-            ExitCode.ROLLED_BACK,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
-    print_plan(run.console, the_plan, show_diff=show_diff)
-    repaired = _self_heal(
-        run,
-        the_plan,
-        transports,
-        repair=repair,
-        json_path=json_path,
-        metrics_path=metrics_path,
-        inventories=inventories,
-    )
+    print_plan(run.console, the_plan, show_diff=req.show_diff)
+    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
+    repaired = _self_heal(run, req, the_plan, ready)
     if repaired is not None:
         return repaired
-    if check:
-        reports = _plan_reports(the_plan)
-        return _finish(
-            run,
-            reports,
-            exit_code_for_run(reports),
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
+    if req.check:
+        reports = _checked_reports(run, req, the_plan, ready)
+        return req.finish(run, reports, run_exit_code(reports))
     if not the_plan.pending:
-        reports = _plan_reports(the_plan)
+        reports = plan_reports(the_plan)
         run.console.print("nothing to change")
-        code = exit_code_for_run(reports)
+        code = run_exit_code(reports)
         if code is ExitCode.OK and sync_enabled(the_plan):
             code = _sync(run, the_plan, transports)
-        return _finish(
-            run,
-            reports,
-            code,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
-    if max_hosts is not None and len(the_plan.pending) > max_hosts:
-        raise InputError(
-            f"{len(the_plan.pending)} hosts need a change, more than --max-hosts {max_hosts};"
-            " nothing was touched",
-            hint="review with `deployer plan --diff`, then apply by hand or raise --max-hosts",
-        )
-    degraded = degraded_hosts(the_plan)
-    if degraded and not force:
-        names = ", ".join(
-            f"{p.name} ({p.unreachable or p.ready_detail or 'no running apiserver'})"
-            for p in degraded
-        )
-        run.console.print(
-            f"[red]refusing to start: the control plane is already degraded: {names}[/]\n"
-            "  hint: fix those hosts first, or pass --force to go on anyway"
-        )
-        reports = tuple(
-            HostReport(
-                r.host,
-                Outcome.SKIPPED if r.outcome is Outcome.PENDING else r.outcome,
-                diff=r.diff,
-                error=r.error,
-                details=r.details,
-            )
-            for r in _plan_reports(the_plan)
-        )
-        code = (
-            ExitCode.UNREACHABLE if any(p.unreachable for p in degraded) else ExitCode.ROLLED_BACK
-        )
-        return _finish(
-            run,
-            reports,
-            code,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
-    if not yes:
+        return req.finish(run, reports, code)
+    check_max_hosts(the_plan, req.max_hosts)
+    refusal = refuse_degraded(the_plan, plan_reports(the_plan), force=req.force)
+    if refusal is not None:
+        run.console.print(f"[red]{refusal.message}[/]\n  hint: {refusal.hint}")
+        return req.finish(run, refusal.reports, run_exit_code(refusal.reports, Ending.REFUSED))
+    if not req.yes:
         if not sys.stdin.isatty():
             raise InputError(
                 "apply needs a confirmation and standard input is not a terminal",
                 hint="pass --yes to apply without asking (converge never asks)",
             )
         click.confirm(f"apply to {len(the_plan.pending)} host(s), one at a time?", abort=True)
-    host_serial = serial or min(s.serial for s in prepared.states)
-    ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
     stop = interrupts.stop
     done: dict[str, HostReport] = {}
     interrupts.rollout_started()
@@ -659,13 +468,13 @@ def _apply_connected(
             clock=SystemClock(),
             reporter=run.reporter,
             options=ApplyOptions(
-                serial=host_serial,
-                force=force,
+                serial=req.serial or min(s.serial for s in prepared.states),
+                force=req.force,
                 command=run.command,
                 record={
                     "user": getpass.getuser(),
                     "workstation": socket.gethostname(),
-                    "inventories": list(inventories),
+                    "inventories": list(req.inventories),
                 },
             ),
             stop=stop,
@@ -675,35 +484,15 @@ def _apply_connected(
         by = "Ctrl-C" if interrupts.first == signal.SIGINT else "SIGTERM (or its grace ended)"
         reports = _aborted_reports(run, the_plan, done, by=by)
         print_recap(run.console, reports)
-        return _finish(
-            run,
-            reports,
-            ExitCode.ROLLBACK_FAILED,
-            json_path=json_path,
-            metrics_path=metrics_path,
-            inventories=inventories,
-        )
+        return req.finish(run, reports, run_exit_code(reports, Ending.ABORTED))
     finally:
         interrupts.cancel_grace()
-    code = exit_code_for_run(reports)
+    code = run_exit_code(reports, Ending.STOPPED if stop.requested else Ending.COMPLETED)
     if code is ExitCode.OK and not stop.requested and sync_enabled(the_plan):
         # Only after the last host was verified; never on a failed or stopped rollout.
         code = _sync(run, the_plan, transports)
     print_recap(run.console, reports)
-    if (
-        stop.requested
-        and code is ExitCode.OK
-        and any(r.outcome is Outcome.SKIPPED for r in reports)
-    ):
-        code = ExitCode.ROLLED_BACK  # stopped by the operator: later hosts untouched
-    return _finish(
-        run,
-        reports,
-        code,
-        json_path=json_path,
-        metrics_path=metrics_path,
-        inventories=inventories,
-    )
+    return req.finish(run, reports, code)
 
 
 @click.command()
@@ -757,8 +546,7 @@ def apply(
     (4 if the rollback failed, with the commands to recover by hand).
     """
     run = _start("apply", no_color, verbose, to_stderr=json_path == "-")
-    return _rollout(
-        run,
+    request = _Request(
         inventories=inventories,
         extra_vars=extra_vars,
         limit=limit,
@@ -774,6 +562,7 @@ def apply(
         lock_path=lock_path,
         repair=repair,
     )
+    return _rollout(run, request)
 
 
 @click.command()
@@ -825,8 +614,7 @@ def converge(
     and per host (remote lock). Writes the JSON report, the metrics file and the run history.
     """
     run = _start("converge", no_color, verbose, to_stderr=json_path == "-")
-    return _rollout(
-        run,
+    request = _Request(
         inventories=inventories,
         extra_vars=extra_vars,
         limit=limit,
@@ -843,6 +631,7 @@ def converge(
         max_hosts=max_hosts,
         repair=repair,
     )
+    return _rollout(run, request)
 
 
 @click.command()
@@ -884,7 +673,9 @@ def verify(
             return _verify_hosts(run, prepared, forks, accept_new_host_keys, soak_s, json_path)
         except KeyboardInterrupt:
             reports = _interrupted_reports(run, prepared, interrupts.first)
-            return _finish(run, reports, ExitCode.ROLLED_BACK, json_path=json_path)
+            return _finish(
+                run, reports, run_exit_code(reports, Ending.INTERRUPTED), json_path=json_path
+            )
 
 
 def _verify_hosts(
@@ -895,51 +686,22 @@ def _verify_hosts(
     soak_s: float,
     json_path: str | None,
 ) -> int:
-    from deployer.engine.events import SystemClock
-    from deployer.phases.context import HostContext
-    from deployer.phases.verify import VerifyFailed, verify_host
-    from deployer.transport.pool import run_parallel
+    from deployer.model.events import SystemClock
+    from deployer.rollout.verify import verify_hosts
 
-    reports: list[HostReport] = []
     with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
-        ready = {n: t for n, t in transports.items() if not isinstance(t, DeployerError)}
-        states = {s.host.name: s for s in prepared.states}
-
-        def check(transport: Transport) -> HostReport:
-            state = states[transport.host.name]
-            ctx = HostContext(state, transport, SystemClock(), run.reporter, run.run_id)
-            try:
-                result = verify_host(
-                    ctx,
-                    manifest=prepared.manifests[state.host.name].content,
-                    container_id=None,
-                    soak_s=soak_s,
-                )
-            except VerifyFailed as exc:
-                details = (("verify", exc.report.as_details()),)
-                return HostReport(state.host.name, Outcome.FAILED, error=exc, details=details)
-            details = (("verify", result.as_details()),)
-            return HostReport(state.host.name, Outcome.UNCHANGED, details=details)
-
-        results = run_parallel(ready, check, forks=forks)
-        for state in prepared.states:
-            name = state.host.name
-            if name in results.values:
-                reports.append(results.values[name])
-            elif name in results.errors:
-                reports.append(HostReport(name, Outcome.FAILED, error=results.errors[name]))
-            else:
-                error = transports[name]
-                reports.append(
-                    HostReport(
-                        name,
-                        Outcome.UNREACHABLE,
-                        error=error if isinstance(error, DeployerError) else None,
-                    )
-                )
-    final = tuple(reports)
+        final = verify_hosts(
+            prepared.states,
+            prepared.manifests,
+            transports,
+            clock=SystemClock(),
+            reporter=run.reporter,
+            run_id=run.run_id,
+            soak_s=soak_s,
+            forks=forks,
+        )
     print_recap(run.console, final)
-    return _finish(run, final, exit_code_for_run(final), json_path=json_path)
+    return _finish(run, final, run_exit_code(final), json_path=json_path)
 
 
 def register(group: click.Group) -> None:

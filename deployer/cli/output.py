@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from deployer.cli.masked_output import MaskedStream
-from deployer.engine.events import Event
+from deployer.model.events import Event
 from deployer.model.plan import ChangeKind, HostPlan, Plan
 from deployer.model.report import HostReport, Outcome
 from deployer.report.secret_values import ValueMasker

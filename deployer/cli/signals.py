@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from deployer.engine.applier import StopSignal
+from deployer.rollout.run import StopSignal
 
 __all__ = ["TERM_GRACE_S", "Interrupted", "Interrupts", "handle_interrupts"]
 

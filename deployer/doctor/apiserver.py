@@ -15,10 +15,10 @@ import json
 
 from deployer.doctor.model import Check, Verdict
 from deployer.doctor.subject import Subject
-from deployer.engine.compare import apiserver_image, load_pod
 from deployer.errors import DeployerError
 from deployer.facts.crictl import ContainerInfo
 from deployer.facts.health import HealthReport, parse_componentstatuses, parse_health, parse_version
+from deployer.podspec.compare import apiserver_image, load_pod
 
 __all__ = ["check_apiserver"]
 

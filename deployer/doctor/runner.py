@@ -19,8 +19,8 @@ from deployer.doctor.manifest import check_manifest
 from deployer.doctor.metrics import check_metrics
 from deployer.doctor.model import Check, Diagnosis, Verdict
 from deployer.doctor.subject import Subject, make_subject
-from deployer.engine.events import Clock, Reporter
 from deployer.errors import DeployerError, UnreachableError
+from deployer.model.events import Clock, Reporter
 from deployer.model.plan import Plan
 from deployer.phases.context import HostContext
 from deployer.transport.base import Transport

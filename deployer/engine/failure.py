@@ -1,9 +1,9 @@
 """When a host fails after its lock was taken: roll back, or report exactly where it was left.
 
-The applier's promise per host is one of: changed and verified; failed before anything changed
+The rollout's promise per host is one of: changed and verified; failed before anything changed
 (exit 3); rolled back and verified (exit 3); rollback failed with the commands to recover by
 hand (exit 4); or the lease was lost to another run, after which nothing more is done there
-(exit 7). Everything here serves the last four, so :mod:`deployer.engine.applier` reads as the
+(exit 7). Everything here serves the last four, so :mod:`deployer.rollout.host` reads as the
 happy path.
 """
 
@@ -18,10 +18,11 @@ from deployer.errors import DeployerError, RolloutError, UnreachableError
 from deployer.facts.crictl import ContainerInfo
 from deployer.locks import LockLost
 from deployer.locks.heartbeat import Heartbeat
+from deployer.model.events import EventKind
 from deployer.model.plan import HostPlan
-from deployer.model.report import HostReport, Outcome, PhaseRecord
+from deployer.model.report import HostReport, Outcome, PhaseRecord, RestartRecord
 from deployer.phases.context import HostContext
-from deployer.phases.restart import RestartRecord, list_containers
+from deployer.phases.restart import list_containers
 from deployer.phases.rollback import (
     RollbackResult,
     collect_evidence,
@@ -54,7 +55,7 @@ class Phases:
         """Run one phase: emit start/ok/fail, record its timing, re-raise what it raised."""
         clock = self.ctx.clock
         start_wall, start = clock.time(), clock.monotonic()
-        self.ctx.emit(phase, "start")
+        self.ctx.emit(phase, EventKind.START)
         try:
             value = step()
         except BaseException as exc:
@@ -64,14 +65,14 @@ class Phases:
                     phase, False, round(took, 3), short_error(exc), start_wall, clock.time()
                 )
             )
-            self.ctx.emit(phase, "fail", short_error(exc), took)
+            self.ctx.emit(phase, EventKind.FAIL, short_error(exc), took)
             raise
         took = clock.monotonic() - start
         text = detail(value) if detail else ""
         self.records.append(
             PhaseRecord(phase, True, round(took, 3), text, start_wall, clock.time())
         )
-        self.ctx.emit(phase, "ok", text, took)
+        self.ctx.emit(phase, EventKind.OK, text, took)
         return value
 
 
@@ -102,7 +103,7 @@ def roll_back(
     evidence = best_effort(ctx, "rollback", lambda: collect_evidence(ctx, failed_id), "")
     if evidence:
         details["evidence"] = evidence
-        ctx.emit("rollback", "info", "last log lines of the failed container:\n" + evidence)
+        ctx.emit("rollback", EventKind.INFO, "last log lines of the failed container:\n" + evidence)
     old_pod_uid = running.pod_uid if running else None
     unknown: set[str] = set()
     failed_uids = best_effort(
@@ -142,7 +143,7 @@ def roll_back(
     except _RollbackNotOk as exc:
         result = exc.result
     except LockLost as exc:
-        return lease_lost(ctx, plan, phases, details, backup, exc, pushed=True)
+        return lease_lost(ctx, plan, phases, details, backup, exc, pushed=True, restart=restart)
     details["rollback"] = {"ok": result.ok, "detail": result.detail}
     error: DeployerError
     if result.ok:
@@ -160,10 +161,10 @@ def roll_back(
             host=ctx.name,
             phase="rollback",
             hint="this host may have no healthy kube-apiserver. Recover by hand:\n"
-            + recovery_commands(ctx, backup),
+            + recovery_commands(ctx, backup, companions=bool(plan.companion_changes)),
         )
         outcome = Outcome.ROLLBACK_FAILED
-    return _host_report(ctx, outcome, plan, phases, details, backup, error)
+    return _host_report(ctx, outcome, plan, phases, details, backup, error, restart)
 
 
 def lease_lost(
@@ -175,6 +176,7 @@ def lease_lost(
     exc: LockLost,
     *,
     pushed: bool,
+    restart: RestartRecord | None = None,
 ) -> HostReport:
     """A lost lease: no rollback, no release, nothing more on this host; exit 7."""
     where = (
@@ -182,17 +184,18 @@ def lease_lost(
         if pushed
         else "the live manifest was not changed"
     )
-    ctx.emit("lock", "fail", f"lease lost: {exc.message}; {where}; stopping")
+    ctx.emit("lock", EventKind.FAIL, f"lease lost: {exc.message}; {where}; stopping")
     error = LockLost(
         path=exc.path,
         holder=exc.holder,
         host=ctx.name,
         hint=f"{where}. Another run holds this host now; deployer touched nothing more. "
         "When it is done, check the host (deployer verify --limit "
-        f"{ctx.name}); to restore by hand:\n" + recovery_commands(ctx, backup),
+        f"{ctx.name}); to restore by hand:\n"
+        + recovery_commands(ctx, backup, companions=bool(plan.companion_changes)),
     )
     details["lease_lost"] = {"pushed": pushed, "where": where}
-    return _host_report(ctx, Outcome.FAILED, plan, phases, details, backup, error)
+    return _host_report(ctx, Outcome.FAILED, plan, phases, details, backup, error, restart)
 
 
 def unchanged_report(
@@ -222,6 +225,7 @@ def _host_report(
     details: dict[str, object],
     backup: PurePosixPath | None,
     error: DeployerError,
+    restart: RestartRecord | None = None,
 ) -> HostReport:
     """The host's report after a failure: its phases so far, its diff, backup and details."""
     return HostReport(
@@ -232,6 +236,7 @@ def _host_report(
         backup,
         error=error,
         details=tuple(details.items()),
+        restart=restart,
     )
 
 

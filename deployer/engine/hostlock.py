@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deployer.locks import LOCK_FILE_NAME, LockHeld, RemoteLock
 from deployer.locks.heartbeat import lease_for
+from deployer.model.events import EventKind
 from deployer.phases.context import HostContext
 
 __all__ = ["take_host_lock"]
@@ -43,7 +44,9 @@ def take_host_lock(ctx: HostContext, *, lease_s: int, command: str) -> RemoteLoc
         # take-over is checked again on the host, under the lock's mutex, by run id.
         if holder is not None and holder.run_id and holder.crashed_here():
             ctx.emit(
-                "preflight", "warn", f"taking over the lock of a crashed run: {holder.describe()}"
+                "preflight",
+                EventKind.WARN,
+                f"taking over the lock of a crashed run: {holder.describe()}",
             )
             return acquire(holder.run_id)
         raise

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Protocol, TypeVar, runtime_checkable
 
 from deployer.errors import DeployerError, UnreachableError
+from deployer.model.events import EventKind
 from deployer.model.manifest import sha256_hex
+from deployer.phases.backup import read_index
 from deployer.phases.context import HostContext
 
 __all__ = [
@@ -23,6 +26,7 @@ __all__ = [
     "Reconnectable",
     "best_effort",
     "manifest_unchanged",
+    "set_unchanged",
     "with_reconnect",
 ]
 
@@ -68,7 +72,7 @@ def with_reconnect(
             pause = _BACKOFF_S[min(attempt - 1, len(_BACKOFF_S) - 1)]
             ctx.emit(
                 phase,
-                "warn",
+                EventKind.WARN,
                 f"connection lost ({last.message if last else 'unknown'}); reconnecting in "
                 f"{pause:g}s (attempt {attempt + 1}/{attempts})",
             )
@@ -105,6 +109,31 @@ def manifest_unchanged(ctx: HostContext, live: bytes | None) -> bool | None:
     return now is not None and sha256_hex(now) == sha256_hex(live)
 
 
+def set_unchanged(
+    ctx: HostContext, live: bytes | None, backup: PurePosixPath | None, *, has_companions: bool
+) -> bool:
+    """After a failure before the first file of a set landed: is every file as backed up?
+
+    True only when proven (the manifest as :func:`manifest_unchanged` sees it, and each
+    companion against the backup's index); anything unreadable counts as changed, so the
+    caller restores the whole set.
+    """
+    if manifest_unchanged(ctx, live) is not True:
+        return False
+    if not has_companions:
+        return True
+    if backup is None:
+        return False
+    try:
+        for entry in read_index(ctx, backup):
+            now = ctx.transport.read(ctx.path(entry.path), sudo=ctx.state.become)
+            if (sha256_hex(now) if now is not None else None) != entry.sha256:
+                return False
+    except (DeployerError, ValueError, KeyError, OSError):
+        return False
+    return True
+
+
 def best_effort(ctx: HostContext, phase: str, step: Callable[[], T], default: T) -> T:
     """Run a step whose failure must not change the outcome (evidence, lock release).
 
@@ -115,5 +144,5 @@ def best_effort(ctx: HostContext, phase: str, step: Callable[[], T], default: T)
         return with_reconnect(ctx, step, phase=phase, attempts=2)
     except Exception as exc:  # best effort by definition
         _log.warning("[%s] [%s] best-effort step failed: %r", ctx.name, phase, exc)
-        ctx.emit(phase, "warn", f"skipped: {exc}")
+        ctx.emit(phase, EventKind.WARN, f"skipped: {exc}")
         return default

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from deployer.engine.events import Clock, Reporter
 from deployer.engine.failure import Phases, as_error, release_lease, short_error
 from deployer.engine.hostlock import take_host_lock
 from deployer.engine.recovery import best_effort, with_reconnect
 from deployer.errors import DeployerError
 from deployer.locks import RemoteLock
 from deployer.locks.heartbeat import Heartbeat, LeasedTransport
+from deployer.model.events import Clock, EventKind, Reporter
 from deployer.model.manifest import sha256_hex
 from deployer.model.plan import HostPlan, Plan
 from deployer.model.report import HostReport, Outcome
@@ -254,7 +254,7 @@ def repair_hosts(
             break
         beat = Heartbeat(lock, ctx.transport, sudo=ctx.state.become, interval_s=heartbeat_s).start()
         leased = dataclasses.replace(ctx, transport=LeasedTransport(ctx.transport, beat))
-        ctx.emit("repair", "info", hit.describe())
+        ctx.emit("repair", EventKind.INFO, hit.describe())
 
         try:
             result = phases.run("repair", _restorer(leased, hit), lambda r: r.detail)

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 from deployer.errors import DeployerError
 
-__all__ = ["CommandResult", "HostReport", "Outcome", "PhaseRecord", "RunReport"]
+__all__ = ["CommandResult", "HostReport", "Outcome", "PhaseRecord", "RestartRecord", "RunReport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,16 @@ class PhaseRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RestartRecord:
+    """The evidence that kubelet restarted the apiserver: which container, how fast."""
+
+    #: The container that ran before the change; None when none ran.
+    old_id: str | None
+    new_id: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class HostReport:
     """The result of one host in one run."""
 
@@ -65,8 +75,10 @@ class HostReport:
     diff: str = ""
     backup_path: PurePosixPath | None = None
     error: DeployerError | None = None
-    #: Free-form, JSON-ready details per concern (``restart``, ``verify``, ``drift`` ...).
+    #: Free-form, JSON-ready details per concern (``verify``, ``drift`` ...).
     details: tuple[tuple[str, object], ...] = field(default=())
+    #: The restart this run caused on the host; None when it caused none.
+    restart: RestartRecord | None = None
 
     @property
     def failed(self) -> bool:

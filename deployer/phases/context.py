@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from deployer.desired import DesiredState
-from deployer.engine.events import Clock, Event, Reporter
+from deployer.model.events import Clock, Event, EventKind, Reporter
 from deployer.model.report import CommandResult
 from deployer.transport.base import Transport
 
@@ -30,7 +30,7 @@ class HostContext:
         return self.state.host.name
 
     def emit(
-        self, phase: str, kind: str, message: str = "", duration_s: float | None = None
+        self, phase: str, kind: EventKind, message: str = "", duration_s: float | None = None
     ) -> None:
         """Send an event for this host."""
         self.reporter.emit(Event(self.name, phase, kind, message, duration_s))

@@ -19,9 +19,9 @@ __all__ = ["observe_host", "watched_files"]
 def watched_files(state: DesiredState) -> tuple[PurePosixPath, ...]:
     """Host paths whose content matters to the running apiserver.
 
-    The files its flags reference (certificates, keys, audit/encryption/admission configs) and
-    the ones the inventory asks to checksum into the pod: a change to any of them, while the
-    apiserver keeps running, is drift kubelet will never act on.
+    The files its flags reference (certificates, keys, audit/encryption/admission configs), the
+    ones the inventory asks to checksum into the pod and its companion files: a change to any
+    of them, while the apiserver keeps running, is drift kubelet will never act on.
     """
     paths: list[PurePosixPath] = []
     for ref in referenced_files(state.flags):
@@ -31,7 +31,10 @@ def watched_files(state: DesiredState) -> tuple[PurePosixPath, ...]:
         path = PurePosixPath(extra)
         if path not in paths:
             paths.append(path)
-    paths += [c.path for c in state.companions if c.path not in paths]  # companion digests
+    # The companion files the rollout writes: their live digests tell the plan which changed.
+    for companion in state.companions:
+        if companion.path not in paths:
+            paths.append(companion.path)
     return tuple(paths)
 
 

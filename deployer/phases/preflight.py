@@ -8,8 +8,10 @@ for the same reason the serving and etcd client certificates must fit (``tls_che
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from deployer.desired import DesiredState
 from deployer.errors import RolloutError
 from deployer.facts.observe import HostObservation
 from deployer.model.manifest import sha256_hex
@@ -18,8 +20,13 @@ from deployer.phases.context import HostContext
 from deployer.phases.observe import observe_host
 from deployer.phases.tls_check import tls_problems
 from deployer.render.paths import referenced_files
+from deployer.transport.base import Transport
 
-__all__ = ["PreflightFailed", "StalePlan", "preflight"]
+__all__ = ["Observe", "PreflightFailed", "StalePlan", "preflight"]
+
+#: How a host is observed: :func:`deployer.phases.observe.observe_host` (one round trip); the
+#: unit tests give one that reads their fake host's files and containers.
+Observe = Callable[[Transport, DesiredState], HostObservation]
 
 #: Free space (KiB) the manifests and backup folders need: two manifests and a record, x10.
 _MIN_FREE_KIB = 1024
@@ -51,14 +58,16 @@ class PreflightResult:
     observation: HostObservation
 
 
-def preflight(ctx: HostContext, plan: HostPlan, *, force: bool = False) -> PreflightResult:
+def preflight(
+    ctx: HostContext, plan: HostPlan, *, force: bool = False, observe: Observe = observe_host
+) -> PreflightResult:
     """Re-observe the host, compare with the plan, check files, space and kubelet.
 
     Raises:
         StalePlan: the live manifest's digest differs from the planned one.
         PreflightFailed: missing files, no space, kubelet down, stray files (unless forced).
     """
-    observation = observe_host(ctx.transport, ctx.state)
+    observation = observe(ctx.transport, ctx.state)
     live = sha256_hex(observation.manifest) if observation.manifest is not None else None
     if live != plan.live_sha256:
         raise StalePlan(

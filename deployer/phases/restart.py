@@ -9,23 +9,14 @@ change gives a new pod uid; a crash of the same pod does not).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
-from deployer.engine.events import poll_until
 from deployer.errors import RolloutError
 from deployer.facts.crictl import ContainerInfo, ParseError, parse_ps
+from deployer.model.events import EventKind, poll_until
+from deployer.model.report import RestartRecord
 from deployer.phases.context import HostContext
 
 __all__ = ["ContainerExited", "RestartRecord", "list_containers", "wait_for_new_pod"]
-
-
-@dataclass(frozen=True, slots=True)
-class RestartRecord:
-    """The restart as the report shows it."""
-
-    old_id: str | None
-    new_id: str
-    seconds: float
 
 
 class ContainerExited(RolloutError):
@@ -72,7 +63,11 @@ def wait_for_new_pod(
         RolloutError: no new pod within ``timeout_s`` (kubelet did not act).
     """
     started = ctx.clock.monotonic()
-    ctx.emit(phase, "wait", f"waiting for kubelet to restart kube-apiserver (up to {timeout_s:g}s)")
+    ctx.emit(
+        phase,
+        EventKind.WAIT,
+        f"waiting for kubelet to restart kube-apiserver (up to {timeout_s:g}s)",
+    )
 
     def probe() -> ContainerInfo | ContainerExited | None:
         containers = list_containers(ctx)

@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from deployer.engine.compare import apiserver_command, apiserver_image, load_pod
-from deployer.engine.events import poll_until
 from deployer.errors import DeployerError, RolloutError
 from deployer.facts.crictl import ParseError, parse_inspect_args
 from deployer.facts.health import HealthReport, parse_componentstatuses, parse_version
 from deployer.facts.kubeconfig import KubeconfigCredentials, KubeconfigError, parse_kubeconfig
+from deployer.model.events import EventKind, poll_until
 from deployer.phases.context import HostContext
 from deployer.phases.metrics_probe import metrics_check
 from deployer.phases.probes import ProbeResult, get, health
 from deployer.phases.restart import list_containers
+from deployer.podspec.compare import apiserver_command, apiserver_image, load_pod
 
 __all__ = ["VerifyFailed", "VerifyReport", "read_credentials", "verify_host"]
 
@@ -232,7 +232,7 @@ def _describe_args_diff(running: Sequence[str], expected: Sequence[str]) -> str:
 
 def _soak_check(ctx: HostContext, ca_pem: bytes, container_id: str, soak_s: float) -> ProbeResult:
     """Watch the container for ``soak_s``: same id, running, restart count flat, still ready."""
-    ctx.emit("verify", "wait", f"soak: watching the container for {soak_s:g}s")
+    ctx.emit("verify", EventKind.WAIT, f"soak: watching the container for {soak_s:g}s")
     deadline = ctx.clock.monotonic() + soak_s
     baseline: int | None = None
     while True:

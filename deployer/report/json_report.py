@@ -106,6 +106,13 @@ def _error_to_dict(host: HostReport) -> dict[str, object] | None:
 
 def _host_to_dict(host: HostReport) -> dict[str, object]:
     details = dict(host.details)
+    if host.restart is not None:  # a typed field; the report's shape is unchanged
+        r = host.restart
+        details["restart"] = {
+            "old_container": r.old_id,
+            "new_container": r.new_id,
+            "seconds": r.seconds,
+        }
     entry: dict[str, object] = {
         "outcome": host.outcome.value,
         "diff": mask_secrets(host.diff) if host.diff else None,

@@ -21,15 +21,15 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from deployer.engine.applier import ApplyOptions, apply_plan
-from deployer.engine.events import Event, SystemClock
-from deployer.engine.observer import build_plan, new_run_id
-from deployer.engine.outcome import exit_code_for_run
 from deployer.errors import ExitCode, TransportError, UnreachableError
 from deployer.lab.testing import LabHandle, running_lab
 from deployer.locks import LOCK_FILE_NAME
+from deployer.model.events import Event, SystemClock
 from deployer.model.report import CommandResult, HostReport, Outcome
 from deployer.offline import prepare
+from deployer.rollout.observe import build_plan, new_run_id
+from deployer.rollout.outcome import exit_code_for_run
+from deployer.rollout.run import ApplyOptions, apply_plan
 from deployer.transport.base import HttpResponse, Transport
 from deployer.transport.options import SshOptions
 from deployer.transport.pool import connect_host, open_transports

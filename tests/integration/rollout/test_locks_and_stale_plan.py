@@ -12,14 +12,14 @@ from pathlib import Path, PurePosixPath
 import pytest
 from rollout_support import Deployer
 
-from deployer.engine.applier import ApplyOptions, apply_plan
-from deployer.engine.events import NullReporter, SystemClock
-from deployer.engine.observer import build_plan
 from deployer.lab.testing import LabHandle
 from deployer.locks import LOCK_FILE_NAME, LocalRunLock, RemoteLock
+from deployer.model.events import NullReporter, SystemClock
 from deployer.model.report import Outcome
 from deployer.offline import prepare
 from deployer.phases.preflight import StalePlan
+from deployer.rollout.observe import build_plan
+from deployer.rollout.run import ApplyOptions, apply_plan
 from deployer.transport.options import SshOptions
 from deployer.transport.pool import open_transports
 

@@ -16,10 +16,10 @@ from deployer.companions.planning import (
     plan_companions,
 )
 from deployer.desired import DesiredState
-from deployer.engine.planner import plan_host
 from deployer.facts.observe import FileFact, HostObservation
 from deployer.model.manifest import sha256_hex
 from deployer.phases.observe import watched_files
+from deployer.rollout.plan import plan_host
 from deployer.testing import FakeTransport
 
 KEY_OLD = base64.b64encode(b"o" * 32).decode()

@@ -15,16 +15,16 @@ from deployer.doctor.manifest import check_manifest
 from deployer.doctor.metrics import check_metrics
 from deployer.doctor.model import Verdict
 from deployer.doctor.subject import Subject, live_flags
-from deployer.engine.events import NullReporter, SystemClock
-from deployer.engine.planner import plan_host
 from deployer.errors import TransportError
 from deployer.facts.crictl import ContainerInfo
 from deployer.facts.kubeconfig import KubeconfigCredentials
 from deployer.facts.observe import DirEntry, HostObservation
 from deployer.lab.pki import LabNodeAddress, create_lab_pki
+from deployer.model.events import NullReporter, SystemClock
 from deployer.model.host import Host
 from deployer.model.manifest import Manifest
 from deployer.phases.context import HostContext
+from deployer.rollout.plan import plan_host
 from deployer.testing import ExpectHttps, FakeTransport
 
 ADDRESS = "10.0.0.1"

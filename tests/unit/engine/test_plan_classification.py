@@ -11,12 +11,12 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from deployer.desired import DesiredState, desired_state
-from deployer.engine.compare import flag_changes, image_change
-from deployer.engine.planner import plan_host
 from deployer.facts.observe import DirEntry, HostObservation
 from deployer.model.host import Host
 from deployer.model.manifest import Manifest
 from deployer.model.plan import ChangeKind, HostPlan
+from deployer.podspec.compare import flag_changes, image_change
+from deployer.rollout.plan import plan_host
 
 DATA = Path(__file__).parents[2] / "data" / "pod_defaults" / "manifests"
 

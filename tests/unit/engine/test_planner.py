@@ -7,8 +7,6 @@ from pathlib import PurePosixPath
 import pytest
 
 from deployer.desired import desired_state
-from deployer.engine.outcome import exit_code_for_run
-from deployer.engine.planner import plan_host
 from deployer.errors import DeployerError, ExitCode
 from deployer.facts.crictl import ContainerInfo
 from deployer.facts.observe import DirEntry, HostObservation
@@ -17,6 +15,8 @@ from deployer.model.host import Host
 from deployer.model.manifest import Manifest
 from deployer.model.plan import ChangeKind
 from deployer.model.report import HostReport, Outcome
+from deployer.rollout.outcome import exit_code_for_run
+from deployer.rollout.plan import plan_host
 
 MANIFEST = b"""apiVersion: v1
 kind: Pod

@@ -8,13 +8,13 @@ from types import MappingProxyType
 import pytest
 
 from deployer.desired import desired_state
-from deployer.engine.planner import plan_host
 from deployer.engine.skew import check_skew, running_minor, skew_problems
 from deployer.errors import ExitCode, InputError
 from deployer.facts.observe import DirEntry, HostObservation
 from deployer.model.host import Host, VarOrigin
 from deployer.model.manifest import Manifest
 from deployer.model.plan import HostPlan
+from deployer.rollout.plan import plan_host
 
 PATH = PurePosixPath("/etc/kubernetes/manifests/kube-apiserver.yaml")
 

@@ -10,7 +10,10 @@ import dataclasses
 from collections.abc import Sequence
 
 from deployer.desired import DesiredState
-from deployer.engine.compare import (
+from deployer.facts.observe import HostObservation
+from deployer.model.manifest import Manifest
+from deployer.model.plan import ChangeKind, HostPlan
+from deployer.podspec.compare import (
     apiserver_command,
     apiserver_image,
     cosmetic_paths,
@@ -21,9 +24,6 @@ from deployer.engine.compare import (
     same_pod,
     unified_diff,
 )
-from deployer.facts.observe import HostObservation
-from deployer.model.manifest import Manifest
-from deployer.model.plan import ChangeKind, HostPlan
 from deployer.render.paths import referenced_files
 
 __all__ = ["file_drift", "observation_notes", "plan_host", "pod_drift"]

@@ -6,6 +6,7 @@ the clock is injected so that the unit tests of polling code never sleep.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,18 @@ from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["Clock", "Event", "NullReporter", "Reporter", "SystemClock", "poll_until"]
+__all__ = ["Clock", "Event", "EventKind", "NullReporter", "Reporter", "SystemClock", "poll_until"]
+
+
+class EventKind(enum.StrEnum):
+    """What an event says about its phase (a closed set: the console styles each one)."""
+
+    START = "start"
+    OK = "ok"
+    FAIL = "fail"
+    INFO = "info"
+    WARN = "warn"
+    WAIT = "wait"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +34,8 @@ class Event:
 
     host: str
     phase: str
-    #: ``start``, ``ok``, ``fail``, ``info``, ``warn`` or ``wait``.
-    kind: str
+    #: A :class:`EventKind` (a ``str`` too, so the console and the JSON need no mapping).
+    kind: EventKind
     message: str = ""
     duration_s: float | None = None
 

@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 
 from deployer.companions.planning import plan_companions
 from deployer.desired import DesiredState
-from deployer.engine.planner import plan_host
 from deployer.errors import DeployerError
 from deployer.facts.health import parse_health
 from deployer.model.manifest import Manifest
 from deployer.model.plan import HostPlan, Plan
 from deployer.phases.observe import observe_host
+from deployer.rollout.plan import plan_host
 from deployer.transport.base import Transport
 from deployer.transport.pool import thread_pool, wait_result
 
