@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from deployer.companions.planning import live_facts
 from deployer.desired import DesiredState
 from deployer.errors import RolloutError
 from deployer.facts.observe import HostObservation
@@ -77,6 +78,7 @@ def preflight(
             phase="preflight",
             hint="run plan again, review the new diff, then apply",
         )
+    _check_companions_unchanged(ctx, plan, observation)
     problems: list[str] = []
     strays = observation.stray_files(ctx.state.manifest_path.name)
     if strays and not force:
@@ -89,7 +91,10 @@ def preflight(
         problems.append(f"kubelet is not running (check exited {observation.kubelet_rc})")
     if observation.listing is None:
         problems.append(f"the manifests folder {ctx.state.manifest_dir} does not exist")
-    files = referenced_files(ctx.state.flags)
+    # A file the rollout writes as a companion need not exist yet: it arrives with the manifest.
+    written = {str(c.file.path) for c in plan.companion_changes}
+    written |= {str(c.path) for c in ctx.state.companions}
+    files = [f for f in referenced_files(ctx.state.flags) if str(f.path) not in written]
     paths = [str(ctx.path(f.path)) for f in files if not f.is_dir and f.is_absolute]
     dirs = [str(ctx.path(ctx.state.manifest_dir)), str(ctx.path(ctx.state.backup_dir))]
     check = ctx.run(
@@ -113,6 +118,31 @@ def preflight(
             hint="fix the host (or the inventory) and run again",
         )
     return PreflightResult(observation=observation)
+
+
+def _check_companions_unchanged(
+    ctx: HostContext, plan: HostPlan, observation: HostObservation
+) -> None:
+    """Refuse when a companion file changed on the host since it was planned (a stale plan).
+
+    The backup must hold what the plan's diff was computed against; a file someone edited in
+    between would be overwritten unseen.
+    """
+    seen = live_facts(observation)
+    for change in plan.companion_changes:
+        fact = seen.get(change.file.path)
+        if fact is None:
+            continue  # not observed this time: the manifest's check stands
+        now = fact.sha256
+        if now != change.live_sha256:
+            raise StalePlan(
+                f"{change.file.path} changed since it was planned (planned"
+                f" {_short(change.live_sha256)}, now {_short(now)}); nothing was touched on"
+                " this host",
+                host=ctx.name,
+                phase="preflight",
+                hint="run plan again, review the new diff, then apply",
+            )
 
 
 def _short(digest: str | None) -> str:
