@@ -19,6 +19,7 @@ from deployer.lab.crictl.build import compile_client
 from deployer.lab.etcd import start_etcd
 from deployer.lab.faults import read_faults
 from deployer.lab.health import port_open
+from deployer.lab.interpreter import standin_flags
 from deployer.lab.layout import ETCD_CLIENT_PORT, SSH_PORT, LabLayout, NodeLayout
 from deployer.lab.procs import LAB_MARKER_ENV
 from deployer.lab.records_file import LabSettings
@@ -153,13 +154,9 @@ def start_role(
         argv = [str(sshd_binary()), "-D", "-f", str(config.config_path), "-E", str(config.log_path)]
         return _popen(argv, node, role, env)
     if role == "kubelet":
-        # -E: none of the caller's PYTHON* variables, as for the containers kubelet starts
-        # (their environment is PATH and the lab's own). PYTHONDONTWRITEBYTECODE in particular
-        # made every kubelet compile its modules from source and keep the compiler's garbage:
-        # 0.9 MB of RSS per idle kubelet (bench/lab_memory.py).
         argv = [
             sys.executable,
-            "-E",
+            *standin_flags(),  # -E, -OO: see deployer.lab.interpreter
             "-m",
             "deployer.lab.kubelet",
             f"--node-name={node.name}",

@@ -19,6 +19,7 @@ from types import FrameType
 
 from deployer.lab.atomic import write_atomic
 from deployer.lab.crictl.server import CriServer
+from deployer.lab.interpreter import container_env
 from deployer.lab.kubelet.sync import Kubelet, KubeletConfig
 from deployer.lab.procs import process_record
 
@@ -68,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "DEPLOYER_LAB_READY_DELAY_S": f"{args.ready_delay:g}",
     }
     env.update({k: os.environ[k] for k in _PASSED_ON if k in os.environ})
+    env.update(container_env())  # the apiserver as python -OO (deployer.lab.interpreter)
     config = KubeletConfig(
         node_name=args.node_name,
         root=root,
