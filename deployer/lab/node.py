@@ -19,6 +19,7 @@ from deployer.lab.crictl.build import compile_client
 from deployer.lab.etcd import start_etcd
 from deployer.lab.faults import read_faults
 from deployer.lab.health import port_open
+from deployer.lab.interpreter import standin_flags
 from deployer.lab.layout import ETCD_CLIENT_PORT, SSH_PORT, LabLayout, NodeLayout
 from deployer.lab.procs import LAB_MARKER_ENV
 from deployer.lab.records_file import LabSettings
@@ -155,6 +156,7 @@ def start_role(
     if role == "kubelet":
         argv = [
             sys.executable,
+            *standin_flags(),  # -E, -OO: see deployer.lab.interpreter
             "-m",
             "deployer.lab.kubelet",
             f"--node-name={node.name}",

@@ -19,6 +19,7 @@ from types import FrameType
 
 from deployer.lab.atomic import write_atomic
 from deployer.lab.crictl.server import CriServer
+from deployer.lab.interpreter import container_env
 from deployer.lab.kubelet.sync import Kubelet, KubeletConfig
 from deployer.lab.procs import process_record
 
@@ -39,7 +40,13 @@ class _KlogFormatter(logging.Formatter):
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="kubelet", description=__doc__)
+    # A fixed help width: without one argparse imports shutil for the terminal's size, and
+    # shutil (with bz2, lzma, zlib) stays 0.6 MB in every idle kubelet stand-in.
+    parser = argparse.ArgumentParser(
+        prog="kubelet",
+        description=__doc__,
+        formatter_class=lambda prog: argparse.HelpFormatter(prog, width=100),
+    )
     parser.add_argument("--node-name", required=True)
     parser.add_argument("--root", required=True, type=Path, help="the node folder (its /)")
     parser.add_argument("--time-scale", type=float, default=0.1)
@@ -62,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "DEPLOYER_LAB_READY_DELAY_S": f"{args.ready_delay:g}",
     }
     env.update({k: os.environ[k] for k in _PASSED_ON if k in os.environ})
+    env.update(container_env())  # the apiserver as python -OO (deployer.lab.interpreter)
     config = KubeletConfig(
         node_name=args.node_name,
         root=root,

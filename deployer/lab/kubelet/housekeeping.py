@@ -6,7 +6,6 @@ files for GC), so the sync loop stays about starting and stopping containers.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -52,10 +51,21 @@ def log_link_name(record: ContainerRecord) -> str:
     return f"{record.pod_name}_{record.namespace}_{record.name}-{record.id}.log"
 
 
+def _remove_tree(folder: Path) -> None:
+    """``rm -rf folder``, importing ``shutil`` only when there is garbage to collect.
+
+    At the top of the module, ``shutil`` (with ``bz2``, ``lzma`` and ``zlib``) is 0.6 MB of
+    RSS in every idle kubelet stand-in.
+    """
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _remove_container_files(root: Path, record: ContainerRecord) -> None:
     (root / record.log_path.lstrip("/")).unlink(missing_ok=True)
     (root / "var/log/containers" / log_link_name(record)).unlink(missing_ok=True)
-    shutil.rmtree(root / f"run/containerd/io/{record.id}", ignore_errors=True)
+    _remove_tree(root / f"run/containerd/io/{record.id}")
 
 
 def collect_garbage(
@@ -93,7 +103,7 @@ def collect_garbage(
     ]
     for sandbox in gone:
         pod_logs = f"var/log/pods/{sandbox.namespace}_{sandbox.name}_{sandbox.uid}"
-        shutil.rmtree(root / pod_logs, ignore_errors=True)
+        _remove_tree(root / pod_logs)
         prefix = f"{sandbox.uid}/"
         state.backoff = {k: v for k, v in state.backoff.items() if not k.startswith(prefix)}
     if gone:
