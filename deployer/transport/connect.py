@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 import paramiko
 from fabric import Config, Connection
@@ -210,9 +211,12 @@ def _dial(connection: Connection, options: SshOptions) -> None:
     first = connection_chain(connection)[-1]
     if first.gateway or "sock" in first.connect_kwargs:
         return
-    sock = socket.create_connection(
-        (first.host, int(first.port)), timeout=options.connect_timeout_s
-    )
+    # An ASCII name as bytes: getaddrinfo encodes a str with the 'idna' codec, whose first use
+    # imports encodings.idna and stringprep (~9 ms of start-up, in the first connection's way).
+    name = str(first.host)
+    # (typeshed says str; create_connection hands the name to getaddrinfo, which takes bytes.)
+    address = cast(str, name.encode("ascii")) if name.isascii() else name
+    sock = socket.create_connection((address, int(first.port)), timeout=options.connect_timeout_s)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     first.connect_kwargs["sock"] = sock
 
