@@ -37,75 +37,86 @@ _SECTIONS = frozenset(
 # crictl twice, the kubelet check, and base64 of the manifest only when its digest is not the
 # expected one (a plan with nothing to change receives no manifest at all); the CA (PEM text)
 # is printed by the shell itself, each line behind a ":" (";" for a last line without its
-# newline), so no line of it can pass for a marker. The CA comes first, so a reader of the
-# stream can start the /readyz probe while the rest runs.
+# newline), so no line of it can pass for a marker. The CA comes first, in a write of its own,
+# so a reader of the stream can start the /readyz probe while the rest runs; the rest is
+# gathered (command substitutions start no more processes than the commands themselves) and
+# printed at once: each separate write would be an SSH packet of its own for both ends.
 _SCRIPT = r"""
 dir=$1; name=$2; crictl=$3; ca=$4; want=$5; nf=$6; shift 6
 m=@@deployer
 nl='
 '
-echo "$m:ca"
-if [ ! -f "$ca" ]; then echo "$m:absent"
-elif [ ! -r "$ca" ]; then echo "$m:unreadable"
+text=$m:ca$nl
+if [ ! -f "$ca" ]; then text=$text$m:absent$nl
+elif [ ! -r "$ca" ]; then text=$text$m:unreadable$nl
 else
-  l=; while IFS= read -r l; do printf ':%s\n' "$l"; done < "$ca"
-  [ -z "$l" ] || printf ';%s\n' "$l"
+  l=; while IFS= read -r l; do text="$text:$l$nl"; done < "$ca"
+  [ -z "$l" ] || text="$text;$l$nl"
 fi
-echo "$m:files"
+printf '%s%s:files\n' "$text" "$m"
 # POSIX sh has no arrays: "for" walks the original arguments while "set --" appends the kept
 # ones after them, and "shift" then drops the originals. The manifest's digest comes first.
 mf=; [ -f "$dir/$name" ] && mf=$dir/$name
-digest=
+digest=; out=
 watched() {
   n=$1; shift; total=$#; i=0
   for a; do i=$((i + 1)); if [ "$i" -le "$n" ] && [ -f "$a" ]; then set -- "$@" "$a"; fi; done
   shift "$total"
   [ $# -gt 0 ] || [ -n "$mf" ] || return 0
   sums=$(sha256sum -- ${mf:+"$mf"} "$@" 2>/dev/null)
-  [ -z "$sums" ] || printf '%s\n' "$sums"
+  [ -z "$sums" ] || out=$sums$nl
   # The manifest's digest only if the first line is the manifest's (sha256sum skips what it
   # cannot read, and escapes odd names with a backslash: then no digest, and base64 below).
   first=${sums%%"$nl"*}; d=${first%%  *}
   [ -z "$mf" ] || [ "$first" != "$d  $mf" ] || digest=$d
-  [ $# -eq 0 ] || stat -c '%Y %n' -- "$@" 2>/dev/null
+  [ $# -gt 0 ] || return 0
+  times=$(stat -c '%Y %n' -- "$@" 2>/dev/null)
+  [ -z "$times" ] || out=$out$times$nl
 }
 watched "$nf" "$@"
 shift "$nf"
-echo "$m:manifest"
+out=$out$m:manifest$nl
 if [ -z "$mf" ]; then
-  echo "$m:absent"
+  out=$out$m:absent$nl
 elif [ "$want" != - ] && [ "$digest" = "$want" ]; then
-  echo "$m:same $digest"
+  out=$out"$m:same $digest$nl"
+elif b=$(base64 < "$mf"); then
+  out=$out$b$nl
 else
-  base64 < "$mf" || echo "$m:unreadable"
+  out=$out$m:unreadable$nl
 fi
-echo "$m:listing"
+out=$out$m:listing$nl
 if [ -d "$dir" ]; then
   for f in "$dir"/* "$dir"/.[!.]* "$dir"/..?*; do
     if [ -L "$f" ]; then t=l; elif [ -d "$f" ]; then t=d; elif [ -f "$f" ]; then t=f
     elif [ -p "$f" ]; then t=p; elif [ -S "$f" ]; then t=s; elif [ -c "$f" ]; then t=c
     elif [ -b "$f" ]; then t=b; else continue; fi
-    printf '%s\t%s\n' "$t" "${f##*/}"
+    out="$out$t	${f##*/}$nl"
   done
 else
-  echo "$m:nodir"
+  out=$out$m:nodir$nl
 fi
-echo "$m:ps"
-"$crictl" ps -a -o json --name '^kube-apiserver$' 2>&1; echo "$m:rc $?"
+ps=$("$crictl" ps -a -o json --name '^kube-apiserver$' 2>&1); rc=$?
+out="$out$m:ps$nl${ps:+$ps$nl}$m:rc $rc$nl"
 # crictl 1.31+ inspects what its filters select: one call (exit 0 and crictl's help, not JSON,
 # when nothing matches). Older ones refuse the filters: then the running container's id, and
 # inspect that.
-echo "$m:inspect"
-if "$crictl" inspect --state running --name '^kube-apiserver$' 2>/dev/null; then
-  echo "$m:rc 0"
+out=$out$m:inspect$nl
+if got=$("$crictl" inspect --state running --name '^kube-apiserver$' 2>/dev/null); then
+  out="$out${got:+$got$nl}$m:rc 0$nl"
 else
-  echo "$m:inspect-by-id"
+  out=$out$m:inspect-by-id$nl
   id=$("$crictl" ps -q --state running --name '^kube-apiserver$' 2>/dev/null | head -n 1)
-  if [ -n "$id" ]; then "$crictl" inspect "$id" 2>&1; echo "$m:rc $?"; else echo "$m:rc none"; fi
+  if [ -n "$id" ]; then
+    got=$("$crictl" inspect "$id" 2>&1); rc=$?
+    out="$out${got:+$got$nl}$m:rc $rc$nl"
+  else
+    out=$out"$m:rc none$nl"
+  fi
 fi
-echo "$m:kubelet"
-if [ $# -gt 0 ]; then "$@" >/dev/null 2>&1; echo "$m:rc $?"; else echo "$m:rc none"; fi
-echo "$m:end"
+out=$out$m:kubelet$nl
+if [ $# -gt 0 ]; then "$@" >/dev/null 2>&1; out=$out"$m:rc $?$nl"; else out=$out"$m:rc none$nl"; fi
+printf '%s' "$out$m:end$nl"
 """
 
 
