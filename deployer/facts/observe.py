@@ -243,7 +243,11 @@ def _manifest_section(lines: list[str], expected: bytes | None) -> bytes | None:
 
 
 def _ca_section(lines: list[str]) -> bytes | None:
-    """The CA's text: every line behind ``:``, a last line without newline behind ``;``."""
+    """The CA's text: every line behind ``:``, a last line without newline behind ``;``.
+
+    PEM is ASCII, so text is enough; a byte that is not UTF-8 comes back replaced, as in any
+    command's output (such a file fails TLS verification either way).
+    """
     if lines == [_MARK + "absent"]:
         return None
     if lines == [_MARK + "unreadable"]:
