@@ -55,6 +55,9 @@ def make_console(
         file=cast(IO[str], MaskedStream(stream, mask)) if mask is not None else stream,
         no_color=no_color,
         highlight=False,
+        # Text as written: a ":name:" in a flag value or a diff is not an emoji code (and the
+        # code table is a 5 ms import at the end of every plan).
+        emoji=False,
         soft_wrap=True,
         force_terminal=None,
         color_system=None if no_color else "auto",

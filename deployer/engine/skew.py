@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 from deployer.errors import InputError, InputProblem
 from deployer.model.plan import HostPlan
-from deployer.render.parse import APISERVER_CONTAINER, ManifestError, load_pod
+from deployer.podspec import compare
+from deployer.render.parse import APISERVER_CONTAINER
 from deployer.versions import minor_key, parse_version
 
 __all__ = ["check_skew", "running_minor", "skew_problems"]
@@ -39,9 +40,9 @@ def running_minor(plan: HostPlan) -> str | None:
     """The minor the host's live manifest runs (its image tag), None when unknown."""
     if plan.observed is None or plan.observed.manifest is None:
         return None
-    try:
-        pod = load_pod(plan.observed.manifest)
-    except ManifestError:
+    # The planner's parse of the same bytes, remembered (a manifest is parsed once per host).
+    pod = compare.load_pod(plan.observed.manifest)
+    if not isinstance(pod, dict):
         return None
     spec = pod.get("spec")
     containers = spec.get("containers") if isinstance(spec, dict) else None

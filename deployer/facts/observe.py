@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,62 +30,93 @@ _SECTIONS = frozenset(
     {"files", "ca", "manifest", "listing", "ps", "inspect", "inspect-by-id", "kubelet", "end"}
 )
 
-# $1 manifest folder, $2 manifest file name, $3 crictl, $4 cluster CA file, $5 the number N
-# of referenced files that follow, $6..$(5+N) those files, then the kubelet health check argv.
-# Processes: sha256sum and stat for all watched files, base64 for the CA and the manifest,
-# crictl twice, the kubelet check; the listing and the rest are shell builtins. The CA comes
-# first, so a reader of the stream can start the /readyz probe while the rest runs.
+# $1 manifest folder, $2 manifest file name, $3 crictl, $4 cluster CA file, $5 the sha256 the
+# caller expects of the manifest ("-" for none), $6 the number N of referenced files that
+# follow, $7..$(6+N) those files, then the kubelet health check argv.
+# Processes: one sha256sum for the manifest and the watched files, stat for the watched files,
+# crictl twice, the kubelet check, and base64 of the manifest only when its digest is not the
+# expected one (a plan with nothing to change receives no manifest at all); the CA (PEM text)
+# is printed by the shell itself, each line behind a ":" (";" for a last line without its
+# newline), so no line of it can pass for a marker. The CA comes first, in a write of its own,
+# so a reader of the stream can start the /readyz probe while the rest runs; the rest is
+# gathered (command substitutions start no more processes than the commands themselves) and
+# printed at once: each separate write would be an SSH packet of its own for both ends.
 _SCRIPT = r"""
-dir=$1; name=$2; crictl=$3; ca=$4; nf=$5; shift 5
+dir=$1; name=$2; crictl=$3; ca=$4; want=$5; nf=$6; shift 6
 m=@@deployer
-echo "$m:ca"
-if [ -f "$ca" ]; then base64 < "$ca" || echo "$m:unreadable"; else echo "$m:absent"; fi
-echo "$m:files"
+nl='
+'
+text=$m:ca$nl
+if [ ! -f "$ca" ]; then text=$text$m:absent$nl
+elif [ ! -r "$ca" ]; then text=$text$m:unreadable$nl
+else
+  l=; while IFS= read -r l; do text="$text:$l$nl"; done < "$ca"
+  [ -z "$l" ] || text="$text;$l$nl"
+fi
+printf '%s%s:files\n' "$text" "$m"
 # POSIX sh has no arrays: "for" walks the original arguments while "set --" appends the kept
-# ones after them, and "shift" then drops the originals.
+# ones after them, and "shift" then drops the originals. The manifest's digest comes first.
+mf=; [ -f "$dir/$name" ] && mf=$dir/$name
+digest=; out=
 watched() {
   n=$1; shift; total=$#; i=0
   for a; do i=$((i + 1)); if [ "$i" -le "$n" ] && [ -f "$a" ]; then set -- "$@" "$a"; fi; done
   shift "$total"
+  [ $# -gt 0 ] || [ -n "$mf" ] || return 0
+  sums=$(sha256sum -- ${mf:+"$mf"} "$@" 2>/dev/null)
+  [ -z "$sums" ] || out=$sums$nl
+  # The manifest's digest only if the first line is the manifest's (sha256sum skips what it
+  # cannot read, and escapes odd names with a backslash: then no digest, and base64 below).
+  first=${sums%%"$nl"*}; d=${first%%  *}
+  [ -z "$mf" ] || [ "$first" != "$d  $mf" ] || digest=$d
   [ $# -gt 0 ] || return 0
-  sha256sum -- "$@" 2>/dev/null
-  stat -c '%Y %n' -- "$@" 2>/dev/null
+  times=$(stat -c '%Y %n' -- "$@" 2>/dev/null)
+  [ -z "$times" ] || out=$out$times$nl
 }
 watched "$nf" "$@"
 shift "$nf"
-echo "$m:manifest"
-if [ -f "$dir/$name" ]; then
-  base64 < "$dir/$name" || echo "$m:unreadable"
+out=$out$m:manifest$nl
+if [ -z "$mf" ]; then
+  out=$out$m:absent$nl
+elif [ "$want" != - ] && [ "$digest" = "$want" ]; then
+  out=$out"$m:same $digest$nl"
+elif b=$(base64 < "$mf"); then
+  out=$out$b$nl
 else
-  echo "$m:absent"
+  out=$out$m:unreadable$nl
 fi
-echo "$m:listing"
+out=$out$m:listing$nl
 if [ -d "$dir" ]; then
   for f in "$dir"/* "$dir"/.[!.]* "$dir"/..?*; do
     if [ -L "$f" ]; then t=l; elif [ -d "$f" ]; then t=d; elif [ -f "$f" ]; then t=f
     elif [ -p "$f" ]; then t=p; elif [ -S "$f" ]; then t=s; elif [ -c "$f" ]; then t=c
     elif [ -b "$f" ]; then t=b; else continue; fi
-    printf '%s\t%s\n' "$t" "${f##*/}"
+    out="$out$t	${f##*/}$nl"
   done
 else
-  echo "$m:nodir"
+  out=$out$m:nodir$nl
 fi
-echo "$m:ps"
-"$crictl" ps -a -o json --name '^kube-apiserver$' 2>&1; echo "$m:rc $?"
+ps=$("$crictl" ps -a -o json --name '^kube-apiserver$' 2>&1); rc=$?
+out="$out$m:ps$nl${ps:+$ps$nl}$m:rc $rc$nl"
 # crictl 1.31+ inspects what its filters select: one call (exit 0 and crictl's help, not JSON,
 # when nothing matches). Older ones refuse the filters: then the running container's id, and
 # inspect that.
-echo "$m:inspect"
-if "$crictl" inspect --state running --name '^kube-apiserver$' 2>/dev/null; then
-  echo "$m:rc 0"
+out=$out$m:inspect$nl
+if got=$("$crictl" inspect --state running --name '^kube-apiserver$' 2>/dev/null); then
+  out="$out${got:+$got$nl}$m:rc 0$nl"
 else
-  echo "$m:inspect-by-id"
+  out=$out$m:inspect-by-id$nl
   id=$("$crictl" ps -q --state running --name '^kube-apiserver$' 2>/dev/null | head -n 1)
-  if [ -n "$id" ]; then "$crictl" inspect "$id" 2>&1; echo "$m:rc $?"; else echo "$m:rc none"; fi
+  if [ -n "$id" ]; then
+    got=$("$crictl" inspect "$id" 2>&1); rc=$?
+    out="$out${got:+$got$nl}$m:rc $rc$nl"
+  else
+    out=$out"$m:rc none$nl"
+  fi
 fi
-echo "$m:kubelet"
-if [ $# -gt 0 ]; then "$@" >/dev/null 2>&1; echo "$m:rc $?"; else echo "$m:rc none"; fi
-echo "$m:end"
+out=$out$m:kubelet$nl
+if [ $# -gt 0 ]; then "$@" >/dev/null 2>&1; out=$out"$m:rc $?$nl"; else out=$out"$m:rc none$nl"; fi
+printf '%s' "$out$m:end$nl"
 """
 
 
@@ -154,8 +186,13 @@ def observe_argv(
     ca_path: PurePosixPath,
     kubelet_check: Sequence[str],
     files: Sequence[PurePosixPath] = (),
+    expected: bytes | None = None,
 ) -> list[str]:
-    """Return the argv of the observation command for one host."""
+    """Return the argv of the observation command for one host.
+
+    ``expected`` is the manifest the caller would write: when the live one has its digest, the
+    script says so instead of sending the bytes (pass the same to :func:`parse_observation`).
+    """
     return [
         "sh",
         "-c",
@@ -165,6 +202,7 @@ def observe_argv(
         manifest_path.name,
         crictl,
         str(ca_path),
+        hashlib.sha256(expected).hexdigest() if expected is not None else "-",
         str(len(files)),
         *(str(f) for f in files),
         *kubelet_check,
@@ -187,21 +225,52 @@ def _files_section(lines: list[str], asked: Sequence[str]) -> tuple[FileFact, ..
     return tuple(FileFact(path=p, mtime=mtimes.get(p), sha256=digests.get(p)) for p in asked)
 
 
-def _file_section(lines: list[str], what: str) -> bytes | None:
+def _manifest_section(lines: list[str], expected: bytes | None) -> bytes | None:
+    """The live manifest: absent, the expected bytes (same digest), or its base64."""
     if lines == [_MARK + "absent"]:
         return None
     if _MARK + "unreadable" in lines:
-        raise ParseError(f"the {what} exists but could not be read")
+        raise ParseError("the live manifest exists but could not be read")
+    if len(lines) == 1 and lines[0].startswith(_MARK + "same "):
+        digest = lines[0][len(_MARK) + 5 :]
+        if expected is None or hashlib.sha256(expected).hexdigest() != digest:
+            raise ParseError("the live manifest's digest was not the one asked about")
+        return expected
     try:
         return base64.b64decode("".join(lines), validate=True)
     except binascii.Error as exc:
-        raise ParseError(f"the {what}'s base64 is damaged: {exc}") from exc
+        raise ParseError(f"the live manifest's base64 is damaged: {exc}") from exc
+
+
+def _ca_section(lines: list[str]) -> bytes | None:
+    """The CA's text: every line behind ``:``, a last line without newline behind ``;``.
+
+    PEM is ASCII, so text is enough; a byte that is not UTF-8 comes back replaced, as in any
+    command's output (such a file fails TLS verification either way).
+    """
+    if lines == [_MARK + "absent"]:
+        return None
+    if lines == [_MARK + "unreadable"]:
+        raise ParseError("the cluster CA exists but could not be read")
+    text = []
+    for i, line in enumerate(lines):
+        if line.startswith(":"):
+            text.append(line[1:] + "\n")
+        elif line.startswith(";") and i == len(lines) - 1:
+            text.append(line[1:])
+        else:
+            raise ParseError(f"the cluster CA's lines are damaged: {line[:80]!r}")
+    return "".join(text).encode()
 
 
 def _sections(text: str) -> dict[str, list[str]]:
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
-    for line in text.splitlines():
+    # Split at "\n" only: a CA line may end in "\r", and str.splitlines() splits at that too.
+    lines = text.split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    for line in lines:
         if line.startswith(_MARK) and line[len(_MARK) :] in _SECTIONS:
             current = sections.setdefault(line[len(_MARK) :], [])
             continue
@@ -224,7 +293,7 @@ def early_ca(stdout_so_far: bytes) -> tuple[bool, bytes | None]:
         return False, None
     sections = _sections(stdout_so_far[: end + 1].decode("utf-8", "replace"))
     try:
-        return True, _file_section(sections.get("ca", []), "cluster CA")
+        return True, _ca_section(sections.get("ca", []))
     except ParseError:
         return True, None
 
@@ -265,8 +334,13 @@ def _running_args(
     return next(iter(by_id.values()), None), None
 
 
-def parse_observation(stdout: str, files: Sequence[str] = ()) -> HostObservation:
+def parse_observation(
+    stdout: str, files: Sequence[str] = (), expected: bytes | None = None
+) -> HostObservation:
     """Parse the observation command's output (pure: tested from recorded outputs).
+
+    ``files`` and ``expected`` are what :func:`observe_argv` was given: a manifest reported
+    with ``expected``'s digest is ``expected``.
 
     Raises:
         ParseError: the output was cut short or is not this script's.
@@ -276,8 +350,8 @@ def parse_observation(stdout: str, files: Sequence[str] = ()) -> HostObservation
         raise ParseError("observation output is incomplete (no end marker)")
     errors: list[str] = []
 
-    manifest = _file_section(sections.get("manifest", []), "live manifest")
-    ca_pem = _file_section(sections.get("ca", []), "cluster CA")
+    manifest = _manifest_section(sections.get("manifest", []), expected)
+    ca_pem = _ca_section(sections.get("ca", []))
 
     listing_lines = sections.get("listing", [])
     listing: tuple[DirEntry, ...] | None

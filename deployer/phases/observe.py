@@ -61,12 +61,14 @@ def observe_host(
     state: DesiredState,
     *,
     on_ca: Callable[[bytes | None], None] | None = None,
+    expected: bytes | None = None,
 ) -> HostObservation:
     """Run the observation command and parse it; file facts carry host paths.
 
     ``on_ca`` is called once with the cluster CA as soon as it has arrived (the script prints
     it first), while the rest still runs, when the transport streams (plan starts ``/readyz``
-    with it); it runs in the transport's reading thread and must return quickly.
+    with it); it runs in the transport's reading thread and must return quickly. ``expected``
+    is the manifest the caller would write: a live one with its digest is not sent.
 
     Raises:
         TransportError: the command could not run or printed something unparsable.
@@ -79,6 +81,7 @@ def observe_host(
         state.on_host(state.cluster_ca_file),
         state.kubelet_check,
         tuple(state.on_host(p) for p in files),
+        expected,
     )
     if on_ca is not None and isinstance(transport, StreamingTransport):
         result = transport.run_streaming(
@@ -87,7 +90,7 @@ def observe_host(
     else:
         result = transport.run(argv, sudo=state.become, timeout_s=60.0)
     try:
-        observation = parse_observation(result.stdout, tuple(addressed))
+        observation = parse_observation(result.stdout, tuple(addressed), expected)
     except ParseError as exc:
         raise TransportError(f"could not observe the host: {exc}", host=state.host.name) from exc
     return dataclasses.replace(

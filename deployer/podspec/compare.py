@@ -31,13 +31,14 @@ __all__ = [
 ]
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)
 def load_pod(content: bytes) -> object:
     """Parse a manifest as kubelet would; None for text that is not one pod (a broken edit).
 
     Remembered for the last manifests parsed: planning one host asks for the live pod in
-    several places (drift, notes, the decision), and YAML parsing is most of planning's own
-    CPU. The result is shared, so callers only read it.
+    several places (drift, notes, the decision, the skew check after every host is planned),
+    and YAML parsing is most of planning's own CPU. Enough entries for every host of a large
+    run (a pod is about 20 kB of objects). The result is shared, so callers only read it.
     """
     try:
         return parse.load_pod(content)

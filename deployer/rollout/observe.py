@@ -95,7 +95,7 @@ def _plan_one(
 ) -> HostPlan:
     early = _EarlyProbe(transport, state)
     try:
-        observed = observe_host(transport, state, on_ca=early.start)
+        observed = observe_host(transport, state, on_ca=early.start, expected=desired.content)
     except DeployerError as exc:
         early.wait()
         return plan_host(state, desired, None, unreachable=str(exc))

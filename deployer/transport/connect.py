@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 import paramiko
 from fabric import Config, Connection
@@ -34,13 +35,49 @@ __all__ = ["close_chain", "connect", "connection_chain", "target_of"]
 _log = logging.getLogger(__name__)
 
 
+#: ssh_config files parsed in this run: path -> ((inode, size, mtime), parsed).
+_SSH_CONFIGS: dict[str, tuple[tuple[int, int, int], paramiko.SSHConfig]] = {}
+_SSH_CONFIGS_LOCK = threading.Lock()
+
+#: AEAD ciphers first: paramiko prefers AES-CTR with HMAC-SHA2, whose MAC it checks in Python
+#: for every packet received (constant-time compare, a loop over the digest's bytes). With
+#: AES-GCM, cryptography authenticates in C: about 1.3 ms less CPU per connection measured
+#: over 4 commands. Every other cipher stays, after these, for servers without GCM.
+_AEAD_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+
+
+def _transport(
+    sock: socket.socket | paramiko.Channel, disabled_algorithms: dict[str, list[str]] | None = None
+) -> paramiko.Transport:
+    """The ``transport_factory`` of paramiko's connect: a Transport offering AES-GCM first."""
+    transport = paramiko.Transport(sock, disabled_algorithms=disabled_algorithms)
+    options = transport.get_security_options()
+    offered = tuple(options.ciphers)
+    options.ciphers = tuple(c for c in _AEAD_FIRST if c in offered) + tuple(
+        c for c in offered if c not in _AEAD_FIRST
+    )
+    return transport
+
+
 def _ssh_config(options: SshOptions) -> paramiko.SSHConfig:
+    """The ssh_config file, parsed once per run and version of the file (as known_hosts)."""
     if options.ssh_config_path is None:
         return paramiko.SSHConfig()
     path = options.ssh_config_path.expanduser()
+    try:
+        status = path.stat()
+    except OSError:
+        return paramiko.SSHConfig()
     if not path.is_file():
         return paramiko.SSHConfig()
-    return paramiko.SSHConfig.from_path(str(path))
+    version = (status.st_ino, status.st_size, status.st_mtime_ns)
+    with _SSH_CONFIGS_LOCK:
+        cached = _SSH_CONFIGS.get(str(path))
+        if cached is None or cached[0] != version:
+            # Read-only once parsed: Fabric only calls lookup(), which builds a new dict.
+            cached = (version, paramiko.SSHConfig.from_path(str(path)))
+            _SSH_CONFIGS[str(path)] = cached
+        return cached[1]
 
 
 def _fabric_config(options: SshOptions) -> Config:
@@ -50,6 +87,7 @@ def _fabric_config(options: SshOptions) -> Config:
         "banner_timeout": options.connect_timeout_s,
         "auth_timeout": options.connect_timeout_s,
         "channel_timeout": options.connect_timeout_s,
+        "transport_factory": _transport,
     }
     if options.key_files:
         connect_kwargs["key_filename"] = [str(p.expanduser()) for p in options.key_files]
@@ -210,9 +248,12 @@ def _dial(connection: Connection, options: SshOptions) -> None:
     first = connection_chain(connection)[-1]
     if first.gateway or "sock" in first.connect_kwargs:
         return
-    sock = socket.create_connection(
-        (first.host, int(first.port)), timeout=options.connect_timeout_s
-    )
+    # An ASCII name as bytes: getaddrinfo encodes a str with the 'idna' codec, whose first use
+    # imports encodings.idna and stringprep (~9 ms of start-up, in the first connection's way).
+    name = str(first.host)
+    # (typeshed says str; create_connection hands the name to getaddrinfo, which takes bytes.)
+    address = cast(str, name.encode("ascii")) if name.isascii() else name
+    sock = socket.create_connection((address, int(first.port)), timeout=options.connect_timeout_s)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     first.connect_kwargs["sock"] = sock
 

@@ -277,3 +277,59 @@ def test_the_ca_is_read_before_the_observation_ends(tmp_path: Path) -> None:
     assert early_ca(stdout) == (True, parse_observation(stdout.decode()).ca_pem)
     (tmp_path / "ca.crt").unlink()
     assert early_ca(_run_observe(tmp_path, "/nonexistent/crictl", []).encode()) == (True, None)
+
+
+def _observe_expecting(root: Path, expected: bytes | None) -> str:
+    argv = observe_argv(
+        PurePosixPath(root / "manifests" / "kube-apiserver.yaml"),
+        "/nonexistent/crictl",
+        PurePosixPath(root / "ca.crt"),
+        [],
+        expected=expected,
+    )
+    # Decoded as the transports decode it (text=True would also turn "\r\n" into "\n").
+    return subprocess.run(argv, capture_output=True, check=True).stdout.decode("utf-8", "replace")
+
+
+def test_a_manifest_with_the_expected_digest_is_not_sent(tmp_path: Path) -> None:
+    (tmp_path / "manifests").mkdir()
+    live = b"apiVersion: v1\nkind: Pod\n"
+    (tmp_path / "manifests" / "kube-apiserver.yaml").write_bytes(live)
+    stdout = _observe_expecting(tmp_path, live)
+    assert base64.b64encode(live).decode() not in stdout
+    assert f"@@deployer:same {hashlib.sha256(live).hexdigest()}\n" in stdout
+    observed = parse_observation(stdout, (), expected=live)
+    assert observed.manifest == live
+    # Another expected manifest: the live bytes travel, and the planner compares them.
+    stdout = _observe_expecting(tmp_path, b"kind: Pod\n")
+    assert base64.b64encode(live).decode() in stdout
+    assert parse_observation(stdout, (), expected=b"kind: Pod\n").manifest == live
+    assert parse_observation(_observe_expecting(tmp_path, None)).manifest == live
+
+
+def test_a_same_digest_answer_must_match_what_was_expected() -> None:
+    digest = hashlib.sha256(b"kind: Pod\n").hexdigest()
+    captured = (
+        "@@deployer:ca\n@@deployer:absent\n@@deployer:files\n"
+        f"{digest}  /etc/kubernetes/manifests/kube-apiserver.yaml\n"
+        f"@@deployer:manifest\n@@deployer:same {digest}\n"
+        "@@deployer:listing\nf\tkube-apiserver.yaml\n"
+        "@@deployer:ps\n@@deployer:rc 127\n@@deployer:inspect\n@@deployer:inspect-by-id\n"
+        "@@deployer:rc none\n@@deployer:kubelet\n@@deployer:rc none\n@@deployer:end\n"
+    )
+    assert parse_observation(captured, (), expected=b"kind: Pod\n").manifest == b"kind: Pod\n"
+    with pytest.raises(ParseError, match="digest"):
+        parse_observation(captured, (), expected=b"kind: Other\n")
+    with pytest.raises(ParseError, match="digest"):
+        parse_observation(captured)
+
+
+def test_the_ca_text_arrives_byte_for_byte(tmp_path: Path) -> None:
+    # CRLF line ends, a line that looks like one of the script's markers, no final newline.
+    ca = b"-----BEGIN CERTIFICATE-----\r\n@@deployer:end\r\n\r\n  MIIB\\n\ttail"
+    (tmp_path / "ca.crt").write_bytes(ca)
+    stdout = _observe_expecting(tmp_path, None)
+    assert parse_observation(stdout).ca_pem == ca
+    assert early_ca(stdout.encode()) == (True, ca)
+    (tmp_path / "ca.crt").write_bytes(b"")
+    assert parse_observation(_observe_expecting(tmp_path, None)).ca_pem == b""
