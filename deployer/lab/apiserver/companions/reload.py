@@ -48,7 +48,23 @@ from deployer.lab.apiserver.klog import Klog
 __all__ = ["AuthenticationReloader", "AuthorizationReloader", "EncryptionReloader"]
 
 
-class EncryptionReloader:
+class _Poller:
+    """The controllers' loop: check the file on a timer until the server stops.
+
+    Upstream's controllers requeue on a fixed interval (a minute); the lab polls faster.
+    """
+
+    def poll_once(self) -> str | None:
+        """Check the file once; return ``"success"``, ``"failure"`` or ``None`` (unchanged)."""
+        raise NotImplementedError
+
+    def run(self, stop: threading.Event, interval_s: float) -> None:
+        """Poll until ``stop`` is set (the thread's body)."""
+        while not stop.wait(interval_s):
+            self.poll_once()
+
+
+class EncryptionReloader(_Poller):
     """Poll one encryption configuration file and reload it when it changes.
 
     Args:
@@ -124,13 +140,8 @@ class EncryptionReloader:
         )
         return "failure"
 
-    def run(self, stop: threading.Event, interval_s: float) -> None:
-        """Poll until ``stop`` is set (the thread's body)."""
-        while not stop.wait(interval_s):
-            self.poll_once()
 
-
-class AuthenticationReloader:
+class AuthenticationReloader(_Poller):
     """Poll the authentication configuration file and reload it when its content changes.
 
     Args:
@@ -192,13 +203,8 @@ class AuthenticationReloader:
         self._metrics.record("success", data)
         return "success"
 
-    def run(self, stop: threading.Event, interval_s: float) -> None:
-        """Poll until ``stop`` is set (the thread's body)."""
-        while not stop.wait(interval_s):
-            self.poll_once()
 
-
-class AuthorizationReloader:
+class AuthorizationReloader(_Poller):
     """Poll the authorization configuration file and reload it when its content changes.
 
     Args:
@@ -258,8 +264,3 @@ class AuthorizationReloader:
         self._loaded = body
         self._metrics.record("success", data if self._minor >= 34 else None)
         return "success"
-
-    def run(self, stop: threading.Event, interval_s: float) -> None:
-        """Poll until ``stop`` is set (the thread's body)."""
-        while not stop.wait(interval_s):
-            self.poll_once()
