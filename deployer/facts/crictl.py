@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from deployer.model.observation import ContainerInfo
 
 __all__ = [
     "ContainerInfo",
@@ -19,30 +20,9 @@ __all__ = [
     "running_container",
 ]
 
-_RUNNING = "CONTAINER_RUNNING"
-
 
 class ParseError(ValueError):
     """The output is not what crictl prints; the message says what was expected."""
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerInfo:
-    """One container as ``crictl ps -a -o json`` lists it."""
-
-    id: str
-    name: str
-    state: str
-    created_at_ns: int
-    pod_name: str
-    pod_uid: str
-    attempt: int
-    restart_count: int
-
-    @property
-    def is_running(self) -> bool:
-        """True when crictl reports the container running."""
-        return self.state == _RUNNING
 
 
 def _as_int(value: object, default: int = 0) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from deployer.desired import DesiredState
-from deployer.facts.observe import HostObservation
+from deployer.model.desired_state import DesiredState
 from deployer.model.files import CompanionChange
 from deployer.model.manifest import Manifest, sha256_hex
+from deployer.model.observation import HostObservation
 
 __all__ = ["ChangeKind", "FlagChange", "HostPlan", "Plan"]
 
