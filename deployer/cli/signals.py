@@ -22,10 +22,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from deployer.rollout.run import StopSignal
+from deployer.model.events import StopSignal
 
 __all__ = ["TERM_GRACE_S", "Interrupted", "Interrupts", "handle_interrupts"]
 
@@ -48,25 +46,16 @@ class Interrupts:
     """The handlers' state: whether a rollout is under way, and whether a stop was asked."""
 
     def __init__(self, *, on_first_stop: Callable[[int], None] | None = None) -> None:
-        self._stop: StopSignal | None = None
+        #: The rollout's stop request (model/events.py: importing it loads nothing else).
+        self.stop = StopSignal()
         self._rolling_out = False
         self._on_first_stop = on_first_stop
         self._grace: threading.Timer | None = None
         #: The first signal received, if any (``signal.SIGINT`` or ``signal.SIGTERM``).
         self.first: int | None = None
 
-    @property
-    def stop(self) -> StopSignal:
-        """The rollout's stop request, made on first use: plan and verify never load the applier."""
-        if self._stop is None:
-            from deployer.rollout.run import StopSignal
-
-            self._stop = StopSignal()
-        return self._stop
-
     def rollout_started(self) -> None:
         """From now on the first signal stops after the current host instead of at once."""
-        self._stop = self.stop  # made here, so the handler never imports
         self._rolling_out = True
 
     def handler(self, signum: int, frame: FrameType | None) -> None:

@@ -1,4 +1,4 @@
-"""How the engine tells the outside world what it is doing, and how it waits.
+"""How the engine tells the outside world what it is doing, how it waits, and how it is stopped.
 
 Why protocols: the console view, the JSON report and the tests all listen to the same events;
 the clock is injected so that the unit tests of polling code never sleep.
@@ -7,6 +7,7 @@ the clock is injected so that the unit tests of polling code never sleep.
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,16 @@ from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["Clock", "Event", "EventKind", "NullReporter", "Reporter", "SystemClock", "poll_until"]
+__all__ = [
+    "Clock",
+    "Event",
+    "EventKind",
+    "NullReporter",
+    "Reporter",
+    "StopSignal",
+    "SystemClock",
+    "poll_until",
+]
 
 
 class EventKind(enum.StrEnum):
@@ -103,3 +113,19 @@ def poll_until(
         if remaining <= 0:
             return None
         clock.sleep(min(interval_s, remaining))
+
+
+class StopSignal:
+    """Set by the first Ctrl-C: finish (or roll back) the current host, then stop."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def request(self) -> None:
+        """Ask the rollout to stop after the current host."""
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        """True once a stop was requested."""
+        return self._event.is_set()

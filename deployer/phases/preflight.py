@@ -92,8 +92,7 @@ def preflight(
     if observation.listing is None:
         problems.append(f"the manifests folder {ctx.state.manifest_dir} does not exist")
     # A file the rollout writes as a companion need not exist yet: it arrives with the manifest.
-    written = {str(c.file.path) for c in plan.companion_changes}
-    written |= {str(c.path) for c in ctx.state.companions}
+    written = {str(c.path) for c in ctx.state.companions}
     files = [f for f in referenced_files(ctx.state.flags) if str(f.path) not in written]
     paths = [str(ctx.path(f.path)) for f in files if not f.is_dir and f.is_absolute]
     dirs = [str(ctx.path(ctx.state.manifest_dir)), str(ctx.path(ctx.state.backup_dir))]

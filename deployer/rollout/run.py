@@ -7,7 +7,6 @@ run stops: a failed host skips the rest (DESIGN.md rule 6), and so does an opera
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from deployer.desired import DesiredState
 from deployer.errors import DeployerError, InputError, RolloutError
 from deployer.facts.observe import HostObservation
-from deployer.model.events import Clock, Reporter
+from deployer.model.events import Clock, Reporter, StopSignal
 from deployer.model.plan import HostPlan, Plan
 from deployer.model.report import HostReport, Outcome
 from deployer.phases.context import HostContext
@@ -124,22 +123,6 @@ def check_hosts(
         except DeployerError as exc:
             refused[host_plan.name] = exc
     return refused
-
-
-class StopSignal:
-    """Set by the first Ctrl-C: finish (or roll back) the current host, then stop."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def request(self) -> None:
-        """Ask the rollout to stop after the current host."""
-        self._event.set()
-
-    @property
-    def requested(self) -> bool:
-        """True once a stop was requested."""
-        return self._event.is_set()
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,34 @@ class EncryptionReloader(_Poller):
         return "failure"
 
 
-class AuthenticationReloader(_Poller):
+class _ConfigPoller(_Poller):
+    """What the authentication and authorization config controllers share.
+
+    A file, how to read it through the pod's mounts, the minor, the outcome counters, the log.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        read: Callable[[str], bytes | None],
+        minor: int,
+        metrics: ConfigReloadMetrics,
+        log: Klog,
+    ) -> None:
+        self._path = path
+        self._read = read
+        self._minor = minor
+        self._metrics = metrics
+        self._log = log
+
+    def _fail(self, at: str, message: str, err: str) -> str:
+        """Log upstream's error line and count a failed reload."""
+        self._log.error_s(at, message, err=err)
+        self._metrics.record("failure")
+        return "failure"
+
+
+class AuthenticationReloader(_ConfigPoller):
     """Poll the authentication configuration file and reload it when its content changes.
 
     Args:
@@ -162,49 +189,39 @@ class AuthenticationReloader(_Poller):
         metrics: ConfigReloadMetrics,
         log: Klog,
     ) -> None:
-        self._path = path
-        self._read = read
-        self._minor = minor
+        super().__init__(path, read, minor, metrics, log)
         self._tracked = loaded
-        self._metrics = metrics
-        self._log = log
 
     def poll_once(self) -> str | None:
         """Check the file once; return ``"success"``, ``"failure"`` or ``None`` (unchanged)."""
         data = self._read(self._path)
         if data is None:
-            self._log.error_s(
+            return self._fail(
                 "authentication.go:750",
                 "failed to read authentication config file",
-                err=f"open {self._path}: no such file or directory",
+                f"open {self._path}: no such file or directory",
             )
-            self._metrics.record("failure")
-            return "failure"
         if data == self._tracked:
             return None
         self._tracked = data  # a bad file is not retried until it changes, as upstream
         problem = load_problem(data, self._minor)
         if problem:
-            self._log.error_s(
-                "authentication.go:764", "failed to load authentication config", err=problem
+            return self._fail(
+                "authentication.go:764", "failed to load authentication config", problem
             )
-            self._metrics.record("failure")
-            return "failure"
         errors = validate(parse(data).body, self._minor)
         if errors:
-            self._log.error_s(
+            return self._fail(
                 "authentication.go:776",
                 "failed to validate authentication config",
-                err=aggregate(errors, self._minor),
+                aggregate(errors, self._minor),
             )
-            self._metrics.record("failure")
-            return "failure"
         self._log.info_s("authentication.go:793", "reloaded authentication config")
         self._metrics.record("success", data)
         return "success"
 
 
-class AuthorizationReloader(_Poller):
+class AuthorizationReloader(_ConfigPoller):
     """Poll the authorization configuration file and reload it when its content changes.
 
     Args:
@@ -225,27 +242,21 @@ class AuthorizationReloader(_Poller):
         metrics: ConfigReloadMetrics,
         log: Klog,
     ) -> None:
-        self._path = path
-        self._read = read
-        self._minor = minor
+        super().__init__(path, read, minor, metrics, log)
         self._last_read = loaded
         self._loaded = parse(loaded).body if loaded else {}
         self._required = non_webhook_types(loaded)
-        self._metrics = metrics
-        self._log = log
         metrics.record("success", loaded if minor >= 34 else None)
 
     def poll_once(self) -> str | None:
         """Check the file once; return ``"success"``, ``"failure"`` or ``None`` (unchanged)."""
         data = self._read(self._path)
         if data is None:
-            self._log.error_s(
+            return self._fail(
                 "reload.go:255",
                 "reloading authorization config",
-                err=f"open {self._path}: no such file or directory",
+                f"open {self._path}: no such file or directory",
             )
-            self._metrics.record("failure")
-            return "failure"
         if data == self._last_read:
             return None
         self._log.info_s("reload.go:262", "found new authorization config data")
@@ -254,9 +265,7 @@ class AuthorizationReloader(_Poller):
             data, self._minor, lambda p: self._read(p) is not None, self._required
         )
         if problem:
-            self._log.error_s("reload.go:267", "reloading authorization config", err=problem)
-            self._metrics.record("failure")
-            return "failure"
+            return self._fail("reload.go:267", "reloading authorization config", problem)
         body = parse(data).body if data else {}
         if body == self._loaded:
             return None
