@@ -26,6 +26,8 @@ pytestmark = pytest.mark.integration
 NODE = "lab-cp1"
 DIR = "/etc/kubernetes/companions"
 KUBECTL = shutil.which("kubectl")
+#: The tests that read the stand-in as an operator would (kubectl get --raw) need kubectl.
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 POLICY = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: {level}\n"
 ENCRYPTION = """apiVersion: apiserver.config.k8s.io/v1
 kind: EncryptionConfiguration
@@ -153,6 +155,7 @@ def test_missing_and_unmounted_policy_files_fail_alike(lab: LabHandle, original:
     assert _err(_exit_message(lab, known)) == expected
 
 
+@needs_kubectl
 def test_valid_policy_starts_warns_about_unknown_fields_and_writes_audit_lines(
     lab: LabHandle, original: bytes
 ) -> None:
@@ -204,6 +207,7 @@ def _series(lines: list[str], name: str) -> list[str]:
     return [line for line in lines if line.startswith(METRIC + name + "{")]
 
 
+@needs_kubectl
 def test_encryption_config_reload_is_counted_and_a_bad_file_keeps_the_old_one(
     lab: LabHandle, original: bytes
 ) -> None:
@@ -258,6 +262,7 @@ jwt:
 AUTHN_METRIC = "apiserver_authentication_config_controller_"
 
 
+@needs_kubectl
 def test_authentication_config_fails_at_start_then_reloads_while_serving(
     lab: LabHandle, original: bytes
 ) -> None:
@@ -311,6 +316,7 @@ authorizers:
 """
 
 
+@needs_kubectl
 def test_authorization_config_reload_refuses_dropping_a_required_type(
     lab: LabHandle, original: bytes
 ) -> None:

@@ -23,7 +23,10 @@ from rollout_support import Deployer, next_lab_address
 
 from deployer.lab.testing import LabHandle, running_lab
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed"),
+]
 
 NODE = "lab-cp1"
 CONFIG = "/etc/kubernetes/enc/encryption.yaml"
