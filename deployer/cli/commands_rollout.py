@@ -40,7 +40,7 @@ from deployer.rollout.outcome import (
 from deployer.rollout.planning import plan_run
 from deployer.transport.base import Transport
 from deployer.transport.options import BECOME_PASSWORD_ENV, SshOptions
-from deployer.transport.pool import default_forks, open_transports
+from deployer.transport.pool import default_forks, open_transports, unopened_transports
 
 # Why some imports sit in the functions below: plan is what every run starts with, and the
 # applier, the locks, verify's checks and the report writers (prometheus_client, http.server)
@@ -109,9 +109,19 @@ class _Run:
 
 @contextmanager
 def _connected(
-    prepared: Prepared, *, forks: int | None, accept_new: bool
+    prepared: Prepared, *, forks: int | None, accept_new: bool, lazy: bool = True
 ) -> Iterator[dict[str, Transport | DeployerError]]:
+    """Transports to the selected hosts, closed on exit.
+
+    ``lazy``: not connected yet, for a command that starts with
+    :func:`~deployer.rollout.observe.build_plan` (which connects each host in the worker that
+    observes it); otherwise every host is connected, in parallel, before this returns.
+    """
     options = SshOptions(accept_new_host_keys=accept_new)
+    if lazy:
+        with unopened_transports(prepared.inventory.hosts, options) as built:
+            yield dict(built)
+        return
     with open_transports(
         prepared.inventory.hosts, options, forks=default_forks(len(prepared.states), forks)
     ) as connections:
@@ -689,7 +699,11 @@ def _verify_hosts(
     from deployer.model.events import SystemClock
     from deployer.rollout.verify import verify_hosts
 
-    with _connected(prepared, forks=forks, accept_new=accept_new_host_keys) as transports:
+    # Connected first: verify's checks run on open connections, and a host that cannot be
+    # reached is reported unreachable (exit 5), not failed.
+    with _connected(
+        prepared, forks=forks, accept_new=accept_new_host_keys, lazy=False
+    ) as transports:
         final = verify_hosts(
             prepared.states,
             prepared.manifests,

@@ -3,12 +3,23 @@
 The files the apiserver reads at startup besides its manifest (audit policy, encryption,
 authentication, authorization, admission, egress selector and tracing configurations) are checked
 here per Kubernetes minor, the way the binary checks them, before any host is touched.
+
+The names below are loaded on first use (PEP 562): ``deployer plan`` imports
+:mod:`deployer.companions.facts` through the render checks on every run, and must not pay for
+the validators (and ``cryptography.x509``, about 20 ms) an inventory without companions never
+calls.
 """
 
-from deployer.companions.diff import masked_diff, render_document
-from deployer.companions.facts import KINDS, supported_minors
-from deployer.companions.secrets import clear_text_secrets, resolve_secrets
-from deployer.companions.validate import Options, check_companion, validate_companion
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from deployer.companions.diff import masked_diff, render_document
+    from deployer.companions.facts import KINDS, supported_minors
+    from deployer.companions.secrets import clear_text_secrets, resolve_secrets
+    from deployer.companions.validate import Options, check_companion, validate_companion
 
 __all__ = [
     "KINDS",
@@ -21,3 +32,25 @@ __all__ = [
     "supported_minors",
     "validate_companion",
 ]
+
+#: Public name -> the submodule that defines it.
+_HOMES = {
+    "masked_diff": "diff",
+    "render_document": "diff",
+    "KINDS": "facts",
+    "supported_minors": "facts",
+    "clear_text_secrets": "secrets",
+    "resolve_secrets": "secrets",
+    "Options": "validate",
+    "check_companion": "validate",
+    "validate_companion": "validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

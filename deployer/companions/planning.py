@@ -19,7 +19,6 @@ from pathlib import PurePosixPath
 
 import yaml
 
-from deployer.companions.diff import masked_diff
 from deployer.desired import DesiredState
 from deployer.errors import DeployerError
 from deployer.facts.observe import FileFact, HostObservation
@@ -121,6 +120,8 @@ def _secret_diff(file: CompanionFile, old: bytes | None) -> str:
     except yaml.YAMLError:
         return f"--- {file.path} (host)\n+++ {file.path} (desired)\n# secret file changed\n"
     old_doc = None if old_doc is None and old is None else _wrap_like(old_doc, new_doc)
+    from deployer.companions.diff import masked_diff  # only for a file that differs
+
     diff = masked_diff(old_doc, new_doc, name=str(file.path), kind=file.kind)
     # masked_diff already ran the text filter (which would eat the "# key changed" comment).
     return (

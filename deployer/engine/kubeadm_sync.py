@@ -31,7 +31,14 @@ from deployer.facts.kubeconfig import KubeconfigCredentials, KubeconfigError, pa
 from deployer.model.plan import HostPlan, Plan
 from deployer.transport.base import Transport
 
-__all__ = ["KubeadmSync", "attach_kubeadm_config", "sync_enabled", "sync_kubeadm_config"]
+__all__ = [
+    "KubeadmRead",
+    "KubeadmSync",
+    "attach_kubeadm_config",
+    "read_kubeadm_config",
+    "sync_enabled",
+    "sync_kubeadm_config",
+]
 
 _PATH = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config"
 
@@ -115,13 +122,29 @@ def _reader(
     return None
 
 
-def attach_kubeadm_config(plan: Plan, transports: Mapping[str, Transport | DeployerError]) -> Plan:
-    """Read kubeadm-config once and attach what ``kubeadm upgrade`` would revert to each host."""
+#: What :func:`read_kubeadm_config` returned, read ahead through the host named first.
+KubeadmRead = tuple[str, tuple[KubeadmConfig | None, str | None]]
+
+
+def attach_kubeadm_config(
+    plan: Plan,
+    transports: Mapping[str, Transport | DeployerError],
+    *,
+    read_ahead: KubeadmRead | None = None,
+) -> Plan:
+    """Read kubeadm-config once and attach what ``kubeadm upgrade`` would revert to each host.
+
+    ``read_ahead`` is that read already done (while the hosts were being observed); it is used
+    when it went through the host this would read through.
+    """
     found = _reader(plan, transports)
     if found is None:
         return plan
     reader, transport = found
-    config, problem = read_kubeadm_config(reader.state, transport)
+    if read_ahead is not None and read_ahead[0] == reader.name:
+        config, problem = read_ahead[1]
+    else:
+        config, problem = read_kubeadm_config(reader.state, transport)
     if config is None and problem is None:
         return plan  # not a kubeadm cluster
     flags, volumes = _inputs(plan)

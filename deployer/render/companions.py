@@ -16,14 +16,12 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
-from deployer.companions.diff import render_document
 from deployer.companions.facts import flag_kinds, supported_minors
 from deployer.companions.reload import apply_mode
-from deployer.companions.secrets import REFERENCE_KEYS, clear_text_secrets, resolve_secrets
-from deployer.companions.validate import Options, kind_of, validate_companion
 from deployer.desired import DesiredState
 from deployer.errors import InputError, InputProblem
 from deployer.inventory.yamlfile import load_yaml_text
@@ -32,6 +30,13 @@ from deployer.model.host import Secret
 from deployer.render.companion_items import Declared, ItemProblems, read_items
 from deployer.render.quoting import UnquotedValueError
 from deployer.report.masking import MASK, add_secret_values, is_secret_name
+
+if TYPE_CHECKING:
+    from deployer.companions.validate import Options
+
+# The validators (``deployer.companions.validate``, which imports ``cryptography.x509``), the
+# secret references and the document printer are imported where a host has companion files:
+# an inventory without any (most plan runs) does not pay for them at start-up.
 
 __all__ = ["CompanionBuilder", "flag_for_path"]
 
@@ -48,6 +53,8 @@ def flag_for_path(state: DesiredState, path: str) -> str | None:
 
 def _options(state: DesiredState) -> Options:
     """The flag values of the same pod that some companion checks read."""
+    from deployer.companions.validate import Options
+
     gates: dict[str, bool] = {}
     for pair in state.flags.get("feature-gates", "").split(","):
         name, _, value = pair.partition("=")
@@ -62,6 +69,8 @@ def _options(state: DesiredState) -> Options:
 
 
 def _has_references(value: object) -> bool:
+    from deployer.companions.secrets import REFERENCE_KEYS
+
     if isinstance(value, Mapping):
         return any(k in REFERENCE_KEYS for k in value) or any(
             _has_references(v) for v in value.values()
@@ -83,6 +92,8 @@ def _secrets(value: object) -> set[str]:
 
 def _clear_tokens(value: object, where: str = "") -> list[str]:
     """Field paths of credentials written in clear under a credential's name (``token:``)."""
+    from deployer.companions.secrets import REFERENCE_KEYS
+
     found: list[str] = []
     if isinstance(value, Mapping):
         for key, item in value.items():
@@ -193,8 +204,12 @@ class CompanionBuilder:
         if len(out.items) > bad:
             return None
         if kind is None:
+            from deployer.companions.validate import kind_of
+
             known = kind_of(document, None)
             kind = known if known in flag_kinds().values() else None
+        from deployer.companions.secrets import clear_text_secrets, resolve_secrets
+
         for problem in clear_text_secrets(kind or "", document, file=path):
             out.add(path, problem.message, hint=_HINT_SECRET)
         for field in _clear_tokens(document) if kind != "EncryptionConfiguration" else []:
@@ -216,6 +231,8 @@ class CompanionBuilder:
         secrets = _secrets(resolved)
         add_secret_values(secrets)
         if text is None or _has_references(document):
+            from deployer.companions.diff import render_document
+
             content = render_document(resolved, reveal=True, kind=kind)
         else:
             content = text
@@ -243,6 +260,8 @@ class CompanionBuilder:
         if state.schema_minor not in supported_minors():
             out.add(path, f"no companion-file facts for Kubernetes {state.schema_minor}")
             return
+        from deployer.companions.validate import validate_companion
+
         where = f" (template {declared.template}, rendered line {{}})" if declared.template else ""
         for problem in validate_companion(
             path, document, state.schema_minor, kind=kind, options=_options(state)

@@ -9,18 +9,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 
 from deployer.companions.planning import plan_companions
 from deployer.desired import DesiredState
-from deployer.errors import DeployerError
+from deployer.errors import DeployerError, UnreachableError
 from deployer.facts.health import parse_health
 from deployer.model.manifest import Manifest
 from deployer.model.plan import HostPlan, Plan
 from deployer.phases.observe import observe_host
 from deployer.rollout.plan import plan_host
 from deployer.transport.base import Transport
-from deployer.transport.pool import thread_pool, wait_result
+from deployer.transport.pool import connect_now, thread_pool, wait_result
 
 __all__ = ["build_plan", "new_run_id"]
 
@@ -123,31 +123,46 @@ def _plan_one(
 def build_plan(
     states: tuple[DesiredState, ...],
     manifests: Mapping[str, Manifest],
-    transports: Mapping[str, Transport | DeployerError],
+    transports: MutableMapping[str, Transport | DeployerError],
     *,
     forks: int,
     run_id: str | None = None,
     rerender: Rerender | None = None,
+    on_connected: Callable[[DesiredState, Transport], None] | None = None,
 ) -> Plan:
-    """Observe each host (one round trip, ``/readyz`` probed alongside) and plan it.
+    """Connect to and observe each host (one round trip, ``/readyz`` alongside); plan it.
 
-    ``transports`` maps host name to an open transport, or to the error that prevented
-    opening one (the host is then planned as unreachable). ``rerender`` renders the hosts
-    that checksum referenced files into their pod again, with the digests just observed.
+    ``transports`` maps host name to a transport, or to the error that prevented making one
+    (the host is then planned as unreachable). A transport not connected yet is connected by
+    the worker that observes its host, so each host's observation starts as soon as its own
+    connection is up (:func:`deployer.transport.pool.unopened_transports`); one that cannot
+    connect is planned as unreachable and replaced in ``transports`` by its error, for the
+    steps after the plan. ``rerender`` renders the hosts that checksum referenced files into
+    their pod again, with the digests just observed. ``on_connected`` is called in the worker
+    as soon as a host is connected, before it is observed (it must return quickly).
 
     Raises:
         InputError: a checksummed file is missing on a host (from ``rerender``).
     """
+    failed: dict[str, UnreachableError] = {}
 
     def work(state: DesiredState) -> HostPlan:
         name = state.host.name
         transport = transports[name]
         if isinstance(transport, DeployerError):
             return plan_host(state, manifests[name], None, unreachable=str(transport))
+        try:
+            connect_now(transport)
+        except UnreachableError as err:
+            failed[name] = err
+            return plan_host(state, manifests[name], None, unreachable=str(err))
+        if on_connected is not None:
+            on_connected(state, transport)
         return _plan_one(state, manifests[name], transport, rerender)
 
     workers = max(1, min(forks, len(states)))
     with thread_pool(workers, "plan") as pool:
         futures = [pool.submit(work, state) for state in states]
         plans = tuple(wait_result(f) for f in futures)
+    transports.update(failed)
     return Plan(run_id=run_id or new_run_id(), hosts=plans)

@@ -7,10 +7,11 @@ would revert (rule 13), read once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, MutableMapping
 
 from deployer.desired import DesiredState
-from deployer.engine.kubeadm_sync import attach_kubeadm_config
+from deployer.engine.kubeadm_sync import KubeadmRead, attach_kubeadm_config, read_kubeadm_config
 from deployer.engine.skew import check_skew
 from deployer.errors import DeployerError
 from deployer.model.manifest import Manifest
@@ -23,14 +24,49 @@ from deployer.transport.pool import default_forks
 __all__ = ["plan_run"]
 
 
+class _ReadAhead:
+    """kubeadm-config read through the first selected host while the hosts are observed.
+
+    Why: the ConfigMap is read through the first reachable host after the plan (its kubeconfig
+    and one HTTPS request: two round trips). Started as soon as that host is connected, it
+    overlaps the other hosts' observation instead of adding to the run. The first host being
+    unreachable leaves nothing read ahead; the plan then reads through the next one, as before.
+    """
+
+    def __init__(self, first: str | None) -> None:
+        self._first = first
+        self._result: KubeadmRead | None = None
+        self._thread: threading.Thread | None = None
+
+    def on_connected(self, state: DesiredState, transport: Transport) -> None:
+        """The plan's hook: start the read in a thread of its own once the first host is up."""
+        if state.host.name != self._first or self._thread is not None:
+            return
+
+        def read() -> None:
+            self._result = (state.host.name, read_kubeadm_config(state, transport))
+
+        self._thread = threading.Thread(target=read, name="kubeadm-config", daemon=True)
+        self._thread.start()
+
+    def result(self) -> KubeadmRead | None:
+        """What was read ahead (None if it was not started)."""
+        if self._thread is not None:
+            self._thread.join()
+        return self._result
+
+
 def plan_run(
     prepared: Prepared,
-    transports: Mapping[str, Transport | DeployerError],
+    transports: MutableMapping[str, Transport | DeployerError],
     *,
     forks: int | None,
     run_id: str,
 ) -> Plan:
     """Observe and plan every selected host; check the skew rule; attach kubeadm-config.
+
+    A host that cannot be connected to has its transport replaced by the error
+    (:func:`~deployer.rollout.observe.build_plan`).
 
     Raises:
         InputError: the rollout would break the version-skew rule (nothing touched).
@@ -39,13 +75,15 @@ def plan_run(
     def rerender(state: DesiredState, digests: Mapping[str, str]) -> Manifest:
         return prepared.renderer.render(state, file_digests=digests)
 
+    ahead = _ReadAhead(prepared.states[0].host.name if prepared.states else None)
     the_plan = build_plan(
         prepared.states,
         prepared.manifests,
-        dict(transports),
+        transports,
         forks=default_forks(len(prepared.states), forks),
         run_id=run_id,
         rerender=rerender,
+        on_connected=ahead.on_connected,
     )
     check_skew(the_plan.hosts)  # DESIGN.md rule 11, before anything is touched
-    return attach_kubeadm_config(the_plan, transports)
+    return attach_kubeadm_config(the_plan, transports, read_ahead=ahead.result())

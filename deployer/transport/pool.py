@@ -31,11 +31,14 @@ __all__ = [
     "Connections",
     "close_all",
     "connect_host",
+    "connect_now",
+    "make_transport",
     "ParallelResults",
     "default_forks",
     "open_transports",
     "run_parallel",
     "thread_pool",
+    "unopened_transports",
     "wait_result",
 ]
 
@@ -88,6 +91,29 @@ def connect_host(
         InventoryError: the host's connection variables are invalid.
         UnreachableError: SSH set-up failed (host key included).
     """
+    transport = make_transport(host, options, known_hosts_lock=known_hosts_lock)
+    connect_now(transport)
+    return transport
+
+
+def connect_now(transport: Transport) -> None:
+    """Connect a transport made by :func:`make_transport` now (a no-op once it is, or if local).
+
+    Raises:
+        UnreachableError: SSH set-up failed (host key included).
+    """
+    if isinstance(transport, SshTransport):
+        transport.open()
+
+
+def make_transport(
+    host: Host, options: SshOptions, *, known_hosts_lock: threading.Lock | None = None
+) -> Transport:
+    """The transport a host asks for, not connected yet (it connects on first use).
+
+    Raises:
+        InventoryError: the host's connection variables are invalid.
+    """
     if host.transport == "local":
         return LocalTransport(host, Path("/"))
     if host.transport != "ssh":
@@ -100,9 +126,31 @@ def connect_host(
                 )
             ]
         )
-    transport = SshTransport(host, options, known_hosts_lock=known_hosts_lock)
-    transport.open()
-    return transport
+    return SshTransport(host, options, known_hosts_lock=known_hosts_lock)
+
+
+@contextmanager
+def unopened_transports(
+    hosts: Sequence[Host], options: SshOptions
+) -> Iterator[dict[str, Transport]]:
+    """A transport per host, checked but not connected; every one opened is closed on exit.
+
+    Why: a run that starts by observing every host in parallel connects each one in the worker
+    that then observes it (:func:`deployer.rollout.observe.build_plan`), so a host's
+    observation starts as soon as its own connection is up instead of after the slowest
+    host's. Invalid connection variables fail here, for every host before any connection.
+
+    Raises:
+        InventoryError: a host's connection variables are invalid.
+    """
+    lock = threading.Lock()
+    built = {h.name: make_transport(h, options, known_hosts_lock=lock) for h in hosts}
+    try:
+        yield dict(built)
+    finally:
+        # All of them: one still connecting in a worker (after an interrupt) holds its lock, and
+        # its close then waits for the connection to be up (bounded by close_all) and closes it.
+        close_all(list(built.values()))
 
 
 @contextmanager

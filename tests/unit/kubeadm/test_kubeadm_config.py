@@ -171,3 +171,22 @@ def test_plan_without_kubeadm_config_is_not_a_kubeadm_cluster() -> None:
     plan = attach_kubeadm_config(_plan(fake), {"cp1": fake})
     assert plan.hosts[0].kubeadm_config is None
     assert plan.hosts[0].drift["kubeadm_config"] is None
+
+
+def test_a_read_ahead_through_the_reader_host_is_used_without_reading_again() -> None:
+    fake = FakeTransport(Host("cp1", "192.0.2.11"))  # no kubeconfig, no HTTPS scripted
+    config = parse_config_map(_config_map("1.31.4", {"audit-log-maxage": "30"}))
+    plan = attach_kubeadm_config(_plan(fake), {"cp1": fake}, read_ahead=("cp1", (config, None)))
+    assert plan.hosts[0].kubeadm_config is not None
+    assert any("--audit-log-maxage 30" in line for line in plan.hosts[0].kubeadm_config)
+    assert fake.calls == [] and fake.requests == []
+
+
+def test_a_read_ahead_through_another_host_is_not_used() -> None:
+    fake = FakeTransport(
+        Host("cp1", "192.0.2.11"), files={"/etc/kubernetes/admin.conf": _kubeconfig()}
+    )
+    fake.expect_https(ExpectHttps("192.0.2.11", 6443, PATH, status=404, body=b"{}"))
+    config = parse_config_map(_config_map("1.31.4", {"audit-log-maxage": "30"}))
+    plan = attach_kubeadm_config(_plan(fake), {"cp1": fake}, read_ahead=("cp9", (config, None)))
+    assert plan.hosts[0].kubeadm_config is None  # read through cp1 again: no ConfigMap there
