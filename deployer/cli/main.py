@@ -13,7 +13,6 @@ import importlib
 import logging
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -124,6 +123,8 @@ def _write_crash_log(error: BaseException) -> Path | None:
     except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
         pass
     try:
+        import tempfile  # only after a crash: not every start's cost
+
         fd, name = tempfile.mkstemp(prefix="deployer-crash-", suffix=".log")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

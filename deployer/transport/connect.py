@@ -1,4 +1,8 @@
-"""Open one Fabric connection to a host: ssh_config, jump hosts, host keys, bounded retries.
+"""Open one connection to a host: ssh_config, jump hosts, host keys, bounded retries.
+
+A host reached directly gets a :class:`~deployer.transport.direct.DirectConnection` (paramiko
+alone); one behind a jump host or a ProxyCommand a Fabric ``Connection``, which chains hops.
+Fabric is imported only then.
 
 Why apart from :mod:`deployer.transport.ssh`: setting a connection up (which file, which hop,
 which key, what a failure means) is a different job from using it, and the failure mapping
@@ -15,13 +19,13 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import paramiko
-from fabric import Config, Connection
 
 from deployer.errors import HostKeyError, UnreachableError
 from deployer.model.host import Host
+from deployer.transport.direct import DirectConnection, needs_hop
 from deployer.transport.hostkeys import (
     KnownHostsPolicy,
     changed_key_error,
@@ -30,7 +34,13 @@ from deployer.transport.hostkeys import (
 )
 from deployer.transport.options import SshOptions, known_hosts_path
 
-__all__ = ["close_chain", "connect", "connection_chain", "target_of"]
+if TYPE_CHECKING:
+    from fabric import Config, Connection
+
+__all__ = ["Link", "close_chain", "connect", "connection_chain", "target_of"]
+
+#: A connection to one host, direct or through Fabric's hops (same attributes read here).
+Link: TypeAlias = "DirectConnection | Connection"
 
 _log = logging.getLogger(__name__)
 
@@ -80,7 +90,8 @@ def _ssh_config(options: SshOptions) -> paramiko.SSHConfig:
         return cached[1]
 
 
-def _fabric_config(options: SshOptions) -> Config:
+def _connect_kwargs(options: SshOptions) -> dict[str, object]:
+    """The ``SSHClient.connect`` arguments from the options (host, user and port aside)."""
     connect_kwargs: dict[str, object] = {
         "allow_agent": options.allow_agent,
         "look_for_keys": options.look_for_keys,
@@ -91,6 +102,13 @@ def _fabric_config(options: SshOptions) -> Config:
     }
     if options.key_files:
         connect_kwargs["key_filename"] = [str(p.expanduser()) for p in options.key_files]
+    return connect_kwargs
+
+
+def _fabric_config(options: SshOptions) -> Config:
+    from fabric import Config
+
+    connect_kwargs = _connect_kwargs(options)
     # An explicit SSHConfig object stops Fabric from reading any other file (/etc/ssh/...), so
     # what is honoured is exactly options.ssh_config_path; lazy=True skips Invoke's own files.
     return Config(
@@ -105,6 +123,8 @@ def _fabric_config(options: SshOptions) -> Config:
 
 def _gateway(options: SshOptions, config: Config) -> Connection | str | bool | None:
     """Return Fabric's ``gateway`` argument: our jump hosts win over ssh_config's."""
+    from fabric import Connection
+
     if options.proxy_command:
         return options.proxy_command
     if options.proxy_jump is None:
@@ -118,32 +138,47 @@ def _gateway(options: SshOptions, config: Config) -> Connection | str | bool | N
     return previous
 
 
-def connection_chain(connection: Connection) -> list[Connection]:
+def connection_chain(connection: Link) -> list[Link]:
     """Return ``connection`` followed by its jump hosts, nearest first."""
-    chain: list[Connection] = [connection]
-    gateway = connection.gateway
-    while isinstance(gateway, Connection):
+    chain: list[Link] = [connection]
+    gateway: Any = connection.gateway
+    # A hop is a Fabric Connection; a ProxyCommand (str), False or None ends the chain.
+    while gateway is not None and not isinstance(gateway, str | bool):
         chain.append(gateway)
         gateway = gateway.gateway
     return chain
 
 
-def target_of(connection: Connection) -> str:
+def target_of(connection: Link) -> str:
     """Return ``user@host:port`` for messages."""
     return f"{connection.user}@{connection.host}:{connection.port}"
 
 
-def _build(host: Host, options: SshOptions, lock: threading.Lock) -> tuple[Connection, Path]:
-    config = _fabric_config(options)
+def _build(host: Host, options: SshOptions, lock: threading.Lock) -> tuple[Link, Path]:
     explicit_port = host.port != 22 or "ansible_port" in host.vars
-    connection = Connection(
-        host.address,
-        user=host.user,
-        port=host.port if explicit_port else None,
-        config=config,
-        gateway=_gateway(options, config),
-        connect_timeout=math.ceil(options.connect_timeout_s),
-    )
+    ssh_config = _ssh_config(options).lookup(host.address)
+    connection: Link
+    if needs_hop(options, ssh_config):
+        from fabric import Connection
+
+        config = _fabric_config(options)
+        connection = Connection(
+            host.address,
+            user=host.user,
+            port=host.port if explicit_port else None,
+            config=config,
+            gateway=_gateway(options, config),
+            connect_timeout=math.ceil(options.connect_timeout_s),
+        )
+    else:
+        connection = DirectConnection(
+            host.address,
+            user=host.user,
+            port=host.port if explicit_port else None,
+            ssh_config=ssh_config,
+            connect_timeout=math.ceil(options.connect_timeout_s),
+            connect_kwargs=_connect_kwargs(options),
+        )
     path = known_hosts_path(options, connection.ssh_config)
     # Fabric installs AutoAddPolicy on every client, jump hosts included: replace it everywhere.
     for link in connection_chain(connection):
@@ -156,7 +191,7 @@ def _build(host: Host, options: SshOptions, lock: threading.Lock) -> tuple[Conne
     return connection, path
 
 
-def close_chain(connection: Connection) -> None:
+def close_chain(connection: Link) -> None:
     """Close a connection, its jump hosts and the socket :func:`_dial` made; never raises."""
     for link in connection_chain(connection):
         try:
@@ -168,7 +203,7 @@ def close_chain(connection: Connection) -> None:
             sock.close()
 
 
-def _failed_link(connection: Connection) -> Connection:
+def _failed_link(connection: Link) -> Link:
     """Return the hop that failed: the farthest jump host not connected, else the target."""
     for link in reversed(connection_chain(connection)[1:]):
         if not link.is_connected:
@@ -176,7 +211,7 @@ def _failed_link(connection: Connection) -> Connection:
     return connection
 
 
-def _port_of(connection: Connection, hostname: str) -> int:
+def _port_of(connection: Link, hostname: str) -> int:
     for link in connection_chain(connection):
         if link.host == hostname:
             return int(link.port)
@@ -184,7 +219,7 @@ def _port_of(connection: Connection, hostname: str) -> int:
 
 
 def _classify(
-    err: BaseException, host: Host, connection: Connection, path: Path, options: SshOptions
+    err: BaseException, host: Host, connection: Link, path: Path, options: SshOptions
 ) -> tuple[UnreachableError, bool]:
     """Map a set-up failure to (error, worth retrying); call before closing the chain."""
     failed = _failed_link(connection)
@@ -237,7 +272,7 @@ def _classify(
     return UnreachableError(cause, host=host.name, hint=hint), True
 
 
-def _dial(connection: Connection, options: SshOptions) -> None:
+def _dial(connection: Link, options: SshOptions) -> None:
     """Open the chain's one TCP socket ourselves, with Nagle's algorithm off from the start.
 
     Why: paramiko leaves Nagle on, and each small request then waits for the peer's delayed
@@ -258,7 +293,7 @@ def _dial(connection: Connection, options: SshOptions) -> None:
     first.connect_kwargs["sock"] = sock
 
 
-def _no_delay(connection: Connection) -> None:
+def _no_delay(connection: Link) -> None:
     """Make sure Nagle's algorithm is off on every TCP socket of the chain (see :func:`_dial`)."""
     for link in connection_chain(connection):
         transport = link.transport
@@ -270,7 +305,7 @@ def _no_delay(connection: Connection) -> None:
 
 def connect(
     host: Host, options: SshOptions, *, known_hosts_lock: threading.Lock | None = None
-) -> Connection:
+) -> Link:
     """Open a connection to ``host``, retrying set-up (never commands) with back-off.
 
     Authentication, host key and DNS failures are not retried: they will not change by

@@ -1,4 +1,4 @@
-"""The SSH executor: one Fabric connection per host, reused by every step of a run.
+"""The SSH executor: one connection per host, reused by every step of a run.
 
 Commands go over paramiko's ``exec`` channels (no pty, stdout and stderr apart, the real exit
 code); files over SFTP, or through ``sudo`` when ``ansible_become`` asks for a user the login
@@ -19,7 +19,6 @@ from pathlib import PurePosixPath
 from types import TracebackType
 
 import paramiko
-from fabric import Connection
 
 from deployer.errors import CommandFailed, TransportError, UnreachableError
 from deployer.model.host import Host
@@ -27,7 +26,7 @@ from deployer.model.report import CommandResult
 from deployer.transport import requestlog
 from deployer.transport.become import Become, Escalated, SudoExchange
 from deployer.transport.command import check_argv, command_line
-from deployer.transport.connect import close_chain, connect
+from deployer.transport.connect import Link, close_chain, connect
 from deployer.transport.https import HttpResult, TlsProbeError, https_get_over
 from deployer.transport.options import SshOptions, options_from_host
 from deployer.transport.scripts import (
@@ -47,7 +46,7 @@ TIMEOUT_EXIT_CODE = 124
 
 
 class SshTransport:
-    """:class:`deployer.transport.base.Transport` over SSH (Fabric ``Connection`` + paramiko).
+    """:class:`deployer.transport.base.Transport` over SSH (paramiko; Fabric for jump hosts).
 
     ``options`` are the run-wide defaults; the host's ``ansible_*`` variables refine them
     (:func:`~deployer.transport.options.options_from_host`), so an invalid variable raises
@@ -70,7 +69,7 @@ class SshTransport:
         self.options = options_from_host(host, options)
         self._known_hosts_lock = known_hosts_lock
         self._lock = threading.RLock()
-        self._connection: Connection | None = None
+        self._connection: Link | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._become = Become(self.options, host.name)
 

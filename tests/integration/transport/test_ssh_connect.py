@@ -240,3 +240,37 @@ def test_ssh_config_alias_and_proxy_jump_are_honoured(ssh_lab: SshLab, tmp_path:
         assert transport.login_user == "root"
     assert bastion.accepted_logins() == 1
     assert target.accepted_logins() == 1
+
+
+def test_ssh_config_alias_without_a_hop_is_resolved_as_fabric_resolves_it(
+    ssh_lab: SshLab, tmp_path: Path
+) -> None:
+    """A direct host goes through paramiko alone: HostName, Port, User and IdentityFile from
+    ssh_config still decide where it connects and as whom, exactly as for a jump host."""
+    from deployer.model.host import Host
+    from deployer.transport.connect import connection_chain
+    from deployer.transport.direct import DirectConnection
+
+    target = ssh_lab.start("127.0.30.3")
+    ssh_lab.trust(target)
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        "Host cp-direct\n"
+        "    HostName 127.0.30.3\n"
+        "    Port 2300\n"
+        "    User root\n"
+        f"    IdentityFile {ssh_lab.client_key}\n"
+    )
+    host = Host("cp3", "cp-direct")  # no ansible_* variables at all
+    options = ssh_lab.options(ssh_config_path=config)
+    with SshTransport(host, options) as transport:
+        assert _hostname_of(transport) == "connected"
+        assert transport.login_user == "root"
+        link = transport._connection
+        assert isinstance(link, DirectConnection)
+        assert connection_chain(link) == [link]
+        assert (link.host, link.port) == ("127.0.30.3", 2300)
+    assert target.accepted_logins() == 1
+    # The inventory's user wins over ssh_config's, as with Fabric: an unknown user is refused.
+    with pytest.raises(UnreachableError, match="authentication failed for nobody-here@"):
+        SshTransport(Host("cp3", "cp-direct", user="nobody-here"), options).open()
