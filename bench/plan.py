@@ -65,9 +65,13 @@ from typing import Any
 import yaml
 
 from deployer.cli.main import main as deployer_main
+from deployer.facts.observe import observe_argv
 from deployer.lab.kubelet.records import load_state
 from deployer.lab.records_file import load_lab_record
 from deployer.lab.testing import LabHandle, running_lab
+from deployer.offline import prepare
+from deployer.phases.observe import watched_files
+from deployer.transport.command import command_line
 
 FIRST_ADDRESS = "127.0.70.1"
 READY_DELAY_S = 0.2
@@ -121,6 +125,8 @@ class Workload:
         ]
         self.floor_hosts = folder / f"floor-{size}.json"
         self.floor_hosts.write_text(json.dumps(floor), encoding="utf-8")
+        self.work_hosts = folder / f"work-{size}.json"
+        self.work_hosts.write_text(json.dumps(_work_hosts(self.inventory, floor)), encoding="utf-8")
         self.known_hosts = str(next(iter(hosts.values()))["ssh_known_hosts_file"])
         self.pyinfra_inventory = folder / f"pyinfra_inventory_{size}.py"
         entries = [
@@ -142,6 +148,31 @@ class Workload:
         self.pyinfra_deploy = folder / "pyinfra_check.py"
         self.pyinfra_deploy.write_text(_PYINFRA_DEPLOY, encoding="utf-8")
         self.folder = folder
+
+
+def _work_hosts(inventory: Path, floor: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The floor's hosts with the remote work of ``deployer plan``: its observation command
+    line for each host, exactly as plan sends it, and its ``/readyz`` probe (address, port and
+    the cluster CA file, read locally: the lab's hosts are folders here)."""
+    prepared = prepare([inventory])
+    hosts = []
+    for entry, state in zip(floor, prepared.states, strict=True):
+        watched = tuple(state.on_host(p) for p in watched_files(state))
+        argv = observe_argv(
+            state.on_host(state.manifest_path),
+            state.crictl,
+            state.on_host(state.cluster_ca_file),
+            state.kubelet_check,
+            watched,
+            prepared.manifests[state.host.name].content,
+        )
+        probe = {
+            "address": state.probe_address,
+            "port": state.probe_port,
+            "ca_file": str(state.on_host(state.cluster_ca_file)),
+        }
+        hosts.append({**entry, "command": command_line(argv), "probe": probe})
+    return hosts
 
 
 def _timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -173,6 +204,11 @@ def run_plan(work: Workload) -> tuple[float, float]:
 def run_floor(work: Workload) -> tuple[float, float]:
     """The paramiko floor (``bench/floor.py``)."""
     return _timed([sys.executable, str(_FLOOR), str(work.floor_hosts)])
+
+
+def run_work_floor(work: Workload) -> tuple[float, float]:
+    """The floor doing plan's remote work (``bench/floor.py`` with commands and probes)."""
+    return _timed([sys.executable, str(_FLOOR), str(work.work_hosts)])
 
 
 def run_ansible(work: Workload, venv: Path) -> tuple[float, float]:
@@ -443,6 +479,7 @@ def bench_plan(
     tools: dict[str, Callable[[Workload], tuple[float, float]]] = {
         "plan": run_plan,
         "floor": run_floor,
+        "work": run_work_floor,
         **peers,
     }
     samples: dict[str, list[float]] = {name: [] for name in tools}
@@ -458,11 +495,12 @@ def bench_plan(
             rss[name].append(peak)
     medians = {name: _median(values) for name, values in samples.items()}
     load = os.getloadavg()[0]
-    plan, floor = medians["plan"], medians["floor"]
+    plan, floor, work_floor = medians["plan"], medians["floor"], medians["work"]
     line = (
         f"{size:>3} hosts on {min(size, len(lab.nodes))} nodes (load avg {load:.2f}): floor "
-        f"{floor:.2f} s | deployer plan {plan:.2f} s ({plan / floor:.2f}x floor, peak RSS "
-        f"{max(rss['plan']):.0f} MiB)"
+        f"{floor:.2f} s | floor + plan's remote work {work_floor:.2f} s | deployer plan "
+        f"{plan:.2f} s ({plan / floor:.2f}x floor, {plan / work_floor:.2f}x floor + work, "
+        f"peak RSS {max(rss['plan']):.0f} MiB)"
     )
     for name in peers:
         line += f" | {name} {medians[name]:.2f} s ({medians[name] / plan:.1f}x plan)"
@@ -671,8 +709,9 @@ def main() -> None:
                 )
         print("\nsummary (whole-process wall medians, same run):", flush=True)
         for size, medians in results.items():
-            plan, floor = medians["plan"], medians["floor"]
-            extra = "".join(
+            plan, floor, work_floor = medians["plan"], medians["floor"], medians["work"]
+            extra = f"; floor + plan's remote work {work_floor:.2f} s = {plan / work_floor:.2f}x"
+            extra += "".join(
                 f"; {name} {medians[name]:.2f} s = {medians[name] / plan:.1f}x plan"
                 for name in ("pyinfra", "ansible")
                 if name in medians
