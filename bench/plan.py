@@ -16,6 +16,10 @@ wall time of a whole process (interpreter start-up and imports included):
   work; deployer's default is at most 32); exit 0 required; its peak RSS is printed too;
 - the floor, ``bench/floor.py``: one paramiko connection per host, ``sha256sum <manifest>``,
   every host at once in threads;
+- the floor doing plan's remote work (``work``): the same program sending each host plan's
+  exact observation command line and probing its ``/readyz`` over TLS through the same
+  connection, nothing else. plan / this is deployer's own cost (inventory, rendering, parsing,
+  planning, start-up); this / the floor is the cost of what a plan asks of a host;
 - optionally the peers doing the same no-op check of each host's manifest, installed by this
   script into a virtualenv of its own (``~/.cache/deployer-bench/peers``; not a dependency of
   deployer): ``ansible all -m ansible.builtin.stat -a 'path=... checksum_algorithm=sha256'``
@@ -23,8 +27,8 @@ wall time of a whole process (interpreter start-up and imports included):
   deploy file reads the ``files.Sha256File`` fact (pyinfra 3, paramiko, parallel = hosts).
 
 Printed: medians, each run, and the ratios plan/floor, ansible/plan, pyinfra/plan per size;
-then a breakdown of one in-process plan (offline prepare, SSH connect, observe + readyz), and
-with ``--profile`` a cProfile of one in-process plan over every thread.
+then a breakdown of one in-process plan (offline prepare; per host in one worker: connect,
+observe + readyz), and with ``--profile`` a cProfile of one in-process plan over every thread.
 
 Part 2, apply overhead (3 nodes): ``deployer apply -e apiserver_flags.audit-log-maxage=<n>
 -e soak_seconds=0 --yes --lock L --json R`` as a subprocess, a new value each run. Per host,
@@ -92,6 +96,14 @@ if host.get_fact(Sha256File, path=host.data.manifest) is None:
     raise SystemExit("no manifest on " + host.name)
 '''
 
+_PYINFRA_WORK = '''"""bench/plan.py: pyinfra running plan's observation command (a Command fact)."""
+from pyinfra import host
+from pyinfra.facts.server import Command
+
+if "@@deployer:end" not in (host.get_fact(Command, command=host.data.observe) or ""):
+    raise SystemExit("the observation did not finish on " + host.name)
+'''
+
 
 class BudgetExceeded(Exception):
     """The whole benchmark ran longer than ``--budget`` (labs are still brought down)."""
@@ -126,7 +138,8 @@ class Workload:
         self.floor_hosts = folder / f"floor-{size}.json"
         self.floor_hosts.write_text(json.dumps(floor), encoding="utf-8")
         self.work_hosts = folder / f"work-{size}.json"
-        self.work_hosts.write_text(json.dumps(_work_hosts(self.inventory, floor)), encoding="utf-8")
+        work_hosts = _work_hosts(self.inventory, floor)
+        self.work_hosts.write_text(json.dumps(work_hosts), encoding="utf-8")
         self.known_hosts = str(next(iter(hosts.values()))["ssh_known_hosts_file"])
         self.pyinfra_inventory = folder / f"pyinfra_inventory_{size}.py"
         entries = [
@@ -140,13 +153,16 @@ class Workload:
                     "ssh_known_hosts_file": h["known_hosts"],
                     "ssh_strict_host_key_checking": "yes",
                     "manifest": h["manifest"],
+                    "observe": h["command"],
                 },
             )
-            for name, h in zip(hosts, floor, strict=True)
+            for name, h in zip(hosts, work_hosts, strict=True)
         ]
         self.pyinfra_inventory.write_text(f"hosts = {entries!r}\n", encoding="utf-8")
         self.pyinfra_deploy = folder / "pyinfra_check.py"
         self.pyinfra_deploy.write_text(_PYINFRA_DEPLOY, encoding="utf-8")
+        self.pyinfra_work = folder / "pyinfra_work.py"
+        self.pyinfra_work.write_text(_PYINFRA_WORK, encoding="utf-8")
         self.folder = folder
 
 
@@ -245,7 +261,7 @@ def run_ansible(work: Workload, venv: Path) -> tuple[float, float]:
     return _timed(argv, env)
 
 
-def run_pyinfra(work: Workload, venv: Path) -> tuple[float, float]:
+def run_pyinfra(work: Workload, venv: Path, *, deploy: Path | None = None) -> tuple[float, float]:
     """pyinfra: the ``files.Sha256File`` fact of each host's manifest, every host at once."""
     argv = [
         str(venv / "bin" / "pyinfra"),
@@ -253,9 +269,16 @@ def run_pyinfra(work: Workload, venv: Path) -> tuple[float, float]:
         "--parallel",
         str(work.size),
         str(work.pyinfra_inventory),
-        str(work.pyinfra_deploy),
+        str(deploy or work.pyinfra_deploy),
     ]
     return _timed(argv, dict(os.environ, PYTHONPATH=""))
+
+
+def run_pyinfra_work(work: Workload, venv: Path) -> tuple[float, float]:
+    """pyinfra doing the command part of plan's remote work: the same observation command line
+    per host, as a ``server.Command`` fact (no ``/readyz``: pyinfra has no TLS probe through
+    its connection). A peer doing less than plan does, but no longer just a sha256."""
+    return run_pyinfra(work, venv, deploy=work.pyinfra_work)
 
 
 def _runs(python: str) -> bool:
@@ -332,10 +355,9 @@ def run_plan_inprocess(inventory: Path) -> float:
 
 def plan_breakdown(inventory: Path) -> dict[str, tuple[float, float]]:
     """One plan, stage by stage: (wall, CPU of this process) with the ``plan`` command's calls."""
-    from deployer.offline import prepare
     from deployer.rollout.observe import build_plan
     from deployer.transport.options import SshOptions
-    from deployer.transport.pool import default_forks, open_transports
+    from deployer.transport.pool import default_forks, unopened_transports
 
     out: dict[str, tuple[float, float]] = {}
 
@@ -350,13 +372,12 @@ def plan_breakdown(inventory: Path) -> dict[str, tuple[float, float]]:
     out["prepare (load, validate, render, check)"] = since(t)
     forks = default_forks(len(prepared.states), len(prepared.states))
     t = now()
-    with open_transports(prepared.inventory.hosts, SshOptions(), forks=forks) as connections:
-        out["open_transports (SSH connect + auth, parallel)"] = since(t)
-        transports: dict[str, Any] = dict(connections.transports)
-        transports.update(connections.unreachable)
+    with unopened_transports(prepared.inventory.hosts, SshOptions()) as built:
+        transports: dict[str, Any] = dict(built)
+        out["transports made (connection variables checked)"] = since(t)
         t = now()
         plan = build_plan(prepared.states, prepared.manifests, transports, forks=forks)
-        out["build_plan (observe script + readyz, parallel)"] = since(t)
+        out["build_plan (per host: connect, observe + readyz)"] = since(t)
         t = now()
     out["close connections"] = since(t)
     if any(h.unreachable for h in plan.hosts):
@@ -661,7 +682,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per size (median)")
     parser.add_argument("--sizes", default="10,30,100", help="inventory sizes, comma-separated")
     parser.add_argument("--nodes", type=int, default=30, help="lab nodes the hosts share")
-    parser.add_argument("--peers", default="", help="ansible,pyinfra (installed on first use)")
+    parser.add_argument(
+        "--peers", default="", help="ansible,pyinfra,pyinfra-work (installed on first use)"
+    )
     parser.add_argument("--peer-sizes", default="10,30", help="sizes the peers run at")
     parser.add_argument("--peer-runs", type=int, default=3, help="timed runs of each peer")
     parser.add_argument("--peers-python", default=None, help="interpreter of the peers' venv")
@@ -671,7 +694,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     wanted = [p for p in args.peers.split(",") if p]
-    unknown = set(wanted) - {"ansible", "pyinfra"}
+    unknown = set(wanted) - {"ansible", "pyinfra", "pyinfra-work"}
     if unknown:
         parser.error(f"unknown peers: {', '.join(sorted(unknown))}")
     peer_sizes = {int(s) for s in args.peer_sizes.split(",") if s}
@@ -681,7 +704,7 @@ def main() -> None:
         venv = peers_venv(wanted, peers_python(args.peers_python)) if wanted else None
         if venv is not None:
             print(f"peers: {peer_versions(venv)}", flush=True)
-        runners = {"ansible": run_ansible, "pyinfra": run_pyinfra}
+        runners = {"ansible": run_ansible, "pyinfra": run_pyinfra, "pyinfra-work": run_pyinfra_work}
         nodes = min(args.nodes, max(sizes))
         started = time.monotonic()
         with running_lab(
@@ -713,7 +736,7 @@ def main() -> None:
             extra = f"; floor + plan's remote work {work_floor:.2f} s = {plan / work_floor:.2f}x"
             extra += "".join(
                 f"; {name} {medians[name]:.2f} s = {medians[name] / plan:.1f}x plan"
-                for name in ("pyinfra", "ansible")
+                for name in ("pyinfra", "pyinfra-work", "ansible")
                 if name in medians
             )
             verdict = "" if size < 30 else (" MET" if plan / floor <= 1.5 else " MISSED")
