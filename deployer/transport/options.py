@@ -69,7 +69,7 @@ class SshOptions:
     #: Connection set-up attempts (never command retries), with exponential back-off.
     retries: int = 3
     retry_backoff_s: float = 0.5
-    #: OpenSSH client config honoured through Fabric (Host, HostName, User, Port, ProxyJump,
+    #: OpenSSH client config honoured as Fabric does (Host, HostName, User, Port, ProxyJump,
     #: IdentityFile); ``None`` or a missing file: none.
     ssh_config_path: Path | None = Path("~/.ssh/config")
     #: Private key files to offer (``ansible_ssh_private_key_file``), before agent keys.
