@@ -98,12 +98,12 @@ def check(host: dict[str, object]) -> str:
             banner_timeout=10,
             auth_timeout=10,
         )
+        transport = client.get_transport()
+        assert transport is not None
         probe = host.get("probe")
         status: list[int | BaseException] = []
         prober = None
         if isinstance(probe, dict):
-            transport = client.get_transport()
-            assert transport is not None
 
             def run_probe() -> None:
                 try:
@@ -114,10 +114,15 @@ def check(host: dict[str, object]) -> str:
             prober = threading.Thread(target=run_probe)
             prober.start()
         command = host.get("command") or f"sha256sum {host['manifest']}"
-        _, stdout, _ = client.exec_command(str(command), timeout=30)
-        out = stdout.read().decode()
-        if stdout.channel.recv_exit_status() != 0:
-            raise RuntimeError(f"{command[:40]!r} failed on {host['address']}")
+        # stdin from /dev/null and no EOF sent, as deployer runs a command without input:
+        # paramiko's EOF can follow the channel's CLOSE, and OpenSSH then drops the connection.
+        channel = transport.open_session(timeout=10)
+        channel.settimeout(30)
+        channel.exec_command(f"{command} </dev/null")
+        out = channel.makefile("rb").read().decode()
+        if channel.recv_exit_status() != 0:
+            raise RuntimeError(f"{str(command)[:40]!r} failed on {host['address']}")
+        channel.close()
         if prober is not None:
             prober.join()
             if status != [200]:

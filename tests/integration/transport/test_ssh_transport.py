@@ -77,6 +77,19 @@ def test_run_feeds_stdin(transport: SshTransport) -> None:
     assert result.stdout.split()[0] == hashlib.sha256(payload).hexdigest()
 
 
+def test_a_command_without_input_reads_dev_null_and_one_with_input_a_pipe(
+    transport: SshTransport,
+) -> None:
+    """No EOF is sent for a command without input (see ``SshTransport._exec``): OpenSSH drops
+    the connection on an EOF that arrives after a channel's CLOSE, which paramiko's EOF races
+    for a command that ends at once. Such a command reads /dev/null on the host instead."""
+    assert transport.run(["readlink", "/proc/self/fd/0"]).stdout.strip() == "/dev/null"
+    fed = transport.run(["sh", "-c", "cat; readlink /proc/self/fd/0"], stdin=b"x\n")
+    first, second = fed.stdout.splitlines()
+    assert first == "x"
+    assert second.startswith("pipe:")
+
+
 def test_run_times_out_with_exit_124_and_the_connection_stays_usable(
     transport: SshTransport,
 ) -> None:
