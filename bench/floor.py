@@ -118,7 +118,7 @@ def check(host: dict[str, object]) -> str:
         # paramiko's EOF can follow the channel's CLOSE, and OpenSSH then drops the connection.
         channel = transport.open_session(timeout=10)
         channel.settimeout(30)
-        channel.exec_command(f"{command} </dev/null")
+        channel.exec_command(f"exec {command} </dev/null")  # exec: no fork for the redirect
         out = channel.makefile("rb").read().decode()
         if channel.recv_exit_status() != 0:
             raise RuntimeError(f"{str(command)[:40]!r} failed on {host['address']}")

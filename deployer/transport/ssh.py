@@ -174,8 +174,9 @@ class SshTransport:
         stays open and only what the exchange decides from the command's output is sent: the
         password after sudo's own prompt, the payload after the command announced its start.
 
-        A command with nothing for its stdin reads ``/dev/null`` on the host, and no EOF is sent
-        on its channel. Why: paramiko builds the EOF under the channel's lock but sends it
+        A command with nothing for its stdin is run as ``exec COMMAND </dev/null`` (``exec``: the
+        login shell would otherwise fork for the redirection and stay in between), and no EOF
+        is sent on its channel. Why: paramiko builds the EOF under the channel's lock but sends it
         after releasing it, so for a command that ends at once (``test``, ``sha256sum``) its
         reading thread may answer the server's CLOSE first. OpenSSH then receives an EOF for a
         channel it has freed and drops the whole connection ("ieof packet referred to
@@ -198,7 +199,8 @@ class SshTransport:
         out, err_out = bytearray(), bytearray()
         quiet_stdin = exchange is None and not stdin
         try:
-            channel.exec_command(f"{command} </dev/null" if quiet_stdin else command)
+            # "exec": a shell forks for a command with a redirection, and would stay in between.
+            channel.exec_command(f"exec {command} </dev/null" if quiet_stdin else command)
             if exchange is None and stdin:
                 channel.sendall(stdin)
                 channel.shutdown_write()  # a command given input reads it to the end first

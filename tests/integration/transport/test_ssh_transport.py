@@ -84,6 +84,9 @@ def test_a_command_without_input_reads_dev_null_and_one_with_input_a_pipe(
     the connection on an EOF that arrives after a channel's CLOSE, which paramiko's EOF races
     for a command that ends at once. Such a command reads /dev/null on the host instead."""
     assert transport.run(["readlink", "/proc/self/fd/0"]).stdout.strip() == "/dev/null"
+    # And no login shell is left in between (it execs the command): the parent is sshd's.
+    parent = transport.run(["sh", "-c", "cat /proc/$PPID/comm"]).stdout.strip()
+    assert parent.startswith("sshd"), parent
     fed = transport.run(["sh", "-c", "cat; readlink /proc/self/fd/0"], stdin=b"x\n")
     first, second = fed.stdout.splitlines()
     assert first == "x"
