@@ -13,22 +13,16 @@ decrypted vault values, :mod:`deployer.report.masking`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from deployer.inventory.loader import load_inventory, load_inventory_with_warnings
 from deployer.inventory.patterns import select_hosts
+from deployer.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from deployer.inventory.explain import explain_host
 
-
-def __getattr__(name: str) -> Any:
-    """``explain_host`` on first use: every ``plan`` loads inventories, few explain one."""
-    if name == "explain_host":
-        from deployer.inventory.explain import explain_host
-
-        return explain_host
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = ["explain_host", "load_inventory", "load_inventory_with_warnings", "select_hosts"]
+
+# explain_host on first use: every plan loads inventories, few explain one.
+__getattr__ = lazy_getattr(__name__, {"explain_host": "explain"}, globals())

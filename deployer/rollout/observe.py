@@ -7,7 +7,6 @@ to ``--forks``); applying never does.
 from __future__ import annotations
 
 import dataclasses
-import threading
 import uuid
 from collections.abc import Callable, Mapping, MutableMapping
 
@@ -18,6 +17,7 @@ from deployer.facts.health import parse_health
 from deployer.model.manifest import Manifest
 from deployer.model.plan import HostPlan, Plan
 from deployer.phases.observe import observe_host
+from deployer.rollout.background import Background
 from deployer.rollout.plan import plan_host
 from deployer.transport.base import Transport
 from deployer.transport.pool import connect_now, thread_pool, wait_result
@@ -62,32 +62,25 @@ class _EarlyProbe:
         self._transport = transport
         self._state = state
         self._ca: bytes | None = None
-        self._result: tuple[bool, str] | None = None
-        self._thread: threading.Thread | None = None
+        self._probe: Background[tuple[bool, str]] = Background("plan-readyz")
 
     def start(self, ca_pem: bytes | None) -> None:
         """Start the probe with the CA just read (nothing to probe without one)."""
         if ca_pem is None:
             return
         self._ca = ca_pem
-
-        def probe() -> None:
-            self._result = _readyz(self._transport, self._state, ca_pem)
-
-        self._thread = threading.Thread(target=probe, name="plan-readyz", daemon=True)
-        self._thread.start()
+        self._probe.start(lambda: _readyz(self._transport, self._state, ca_pem))
 
     def result(self, ca_pem: bytes) -> tuple[bool, str]:
         """The probe's answer for ``ca_pem``; probed now if it was not started with it."""
-        self.wait()
-        if self._result is not None and self._ca == ca_pem:
-            return self._result
+        answer = self._probe.result()
+        if answer is not None and self._ca == ca_pem:
+            return answer
         return _readyz(self._transport, self._state, ca_pem)
 
     def wait(self) -> None:
         """Let a started probe finish (before its connection closes)."""
-        if self._thread is not None:
-            self._thread.join()
+        self._probe.result()
 
 
 def _plan_one(

@@ -7,7 +7,6 @@ would revert (rule 13), read once.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, MutableMapping
 
 from deployer.desired import DesiredState
@@ -17,6 +16,7 @@ from deployer.errors import DeployerError
 from deployer.model.manifest import Manifest
 from deployer.model.plan import Plan
 from deployer.offline import Prepared
+from deployer.rollout.background import Background
 from deployer.rollout.observe import build_plan
 from deployer.transport.base import Transport
 from deployer.transport.pool import default_forks
@@ -35,25 +35,17 @@ class _ReadAhead:
 
     def __init__(self, first: str | None) -> None:
         self._first = first
-        self._result: KubeadmRead | None = None
-        self._thread: threading.Thread | None = None
+        self._read: Background[KubeadmRead] = Background("kubeadm-config")
 
     def on_connected(self, state: DesiredState, transport: Transport) -> None:
         """The plan's hook: start the read in a thread of its own once the first host is up."""
-        if state.host.name != self._first or self._thread is not None:
+        if state.host.name != self._first or self._read.started:
             return
-
-        def read() -> None:
-            self._result = (state.host.name, read_kubeadm_config(state, transport))
-
-        self._thread = threading.Thread(target=read, name="kubeadm-config", daemon=True)
-        self._thread.start()
+        self._read.start(lambda: (state.host.name, read_kubeadm_config(state, transport)))
 
     def result(self) -> KubeadmRead | None:
         """What was read ahead (None if it was not started)."""
-        if self._thread is not None:
-            self._thread.join()
-        return self._result
+        return self._read.result()
 
 
 def plan_run(
